@@ -1,0 +1,59 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.12: the venv and the package are built with it.
+PYTHON312 ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# The cfn commands run the first pip on PATH: make it the venv's.
+export PATH := $(BIN):$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+STAMP := $(VENV)/.installed
+GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonrootuser/target_models \
+	docs/README.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
+
+.PHONY: help install generate check-generated validate lint unit demo test clean
+
+help:
+	@echo "make demo   set up, then show the hook deciding on sample task definitions"
+	@echo "make test   set up, then run every check"
+
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found on PATH" >&2; exit 1; }
+	$(PYTHON312) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+target-schemas/aws-ecs-taskdefinition.json: $(STAMP)
+	$(BIN)/python scripts/target_schema.py target-schemas
+
+generate: target-schemas/aws-ecs-taskdefinition.json
+	$(BIN)/cfn generate --local-only
+
+# Regenerating from schema.json and the pinned toolchain must leave the tree as committed.
+check-generated: generate
+	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run make generate" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); exit 1; }
+
+validate: $(STAMP)
+	$(BIN)/cfn validate
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: lint validate check-generated unit
+
+clean:
+	rm -rf build target-schemas rpdk.log *.zip .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,62 @@
+"""Build the event CloudFormation sends to a hook's Lambda entrypoint (``handlers.hook``).
+
+Used by the demo and the tests to drive the real entrypoint. The shape follows what
+the CloudFormation CLI's contract tests send; the credentials are placeholders.
+"""
+
+import json
+from typing import Any
+
+TYPE_NAME = "Guardrails::ECS::NonRootUser"
+TARGET = "AWS::ECS::TaskDefinition"
+PLACEHOLDER_CREDENTIALS = {
+    "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+    "secretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "sessionToken": "FwoGZXIvYXdzEXAMPLESESSIONTOKEN",
+}
+
+
+def hook_event(
+    properties: Any,
+    configuration: Any = None,
+    *,
+    invocation_point: str = "CREATE_PRE_PROVISION",
+    target: str = TARGET,
+    previous: Any = None,
+    credentials: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An invocation event for ``properties`` of ``target`` with the given type configuration."""
+    target_model: dict[str, Any] = {"resourceProperties": properties}
+    if previous is not None:
+        target_model["previousResourceProperties"] = previous
+    return {
+        "clientRequestToken": "4b90a7e4-b790-456b-a937-0cfdfa211dfe",
+        "awsAccountId": "123456789012",
+        "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1",
+        "hookTypeName": TYPE_NAME,
+        "hookTypeVersion": "00000001",
+        "actionInvocationPoint": invocation_point,
+        "hookModel": configuration,
+        "requestContext": {"invocation": 1, "callbackContext": None},
+        "requestData": {
+            "callerCredentials": json.dumps(credentials or PLACEHOLDER_CREDENTIALS),
+            "targetName": target,
+            "targetType": "RESOURCE",
+            "targetLogicalId": "TaskDefinition",
+            "targetModel": target_model,
+        },
+    }
+
+
+def task_definition(*users: Any, windows: bool = False) -> dict[str, Any]:
+    """Properties of a task definition with one container per ``User`` value (``...`` = unset)."""
+    containers = []
+    for index, user in enumerate(users):
+        container: dict[str, Any] = {"Name": f"app{index}", "Image": "public.ecr.aws/nginx/nginx"}
+        if user is not ...:
+            container["User"] = user
+        containers.append(container)
+    properties: dict[str, Any] = {"Family": "demo", "ContainerDefinitions": containers}
+    if windows:
+        properties["RuntimePlatform"] = {"OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}
+    return properties

@@ -1,0 +1,604 @@
+"""The decision: can a container of an ECS task definition run as root?
+
+Standard library only: the hook's handlers, the command line and the tests all
+import this module, and it must import without the AWS library installed.
+
+Input is the task definition's resource properties as CloudFormation sends them
+to a hook (intrinsic functions resolved; scalars often sent as strings). Each
+container definition is decided on its own, in this order.
+
+Scope
+  a) SKIP when the container's ``Name`` matches an ``ExemptContainerNames``
+     pattern or its ``Image`` matches an ``ExemptImages`` pattern
+     (``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``).
+  b) SKIP every container of a Windows task definition
+     (``RuntimePlatform.OperatingSystemFamily`` starts with ``WINDOWS_SERVER``)
+     when ``WindowsContainers`` is ``SKIP``.
+
+Linux containers: ``User`` is resolved the way runc resolves a user spec
+(libcontainer's ``GetExecUser``): split at the first ``:`` into a user part
+and a group part; a part that Go's ``strconv.Atoi`` accepts is a numeric id,
+anything else is a name looked up in the image's ``/etc/passwd`` or
+``/etc/group``. JSON numbers are decided as the digits they spell.
+  c) FAIL ``missing-user`` when ``User`` is absent, null, empty, or its user
+     part is empty (``":1000"``): the image's default user applies, which is
+     root unless the image says otherwise, and nothing at deploy time can
+     verify that.
+  d) FAIL ``malformed-user`` when ``User`` is not a string or a whole number,
+     contains whitespace or a non-printable character, has more than one
+     ``:``, or has an empty group after the ``:`` (``"1000:"``: the runtime
+     then falls back to the user's primary group, gid 0 when the image does
+     not list the user).
+  e) FAIL ``root-user`` when the user part is numeric 0 (``0``, ``00``,
+     ``+0``, ``-0``) or, in any letter case, the name ``root``. Names that only
+     contain "root" (``nonroot``, ``rootless``) are not root.
+  f) FAIL ``uid-out-of-range`` when the numeric user part is negative or above
+     2147483647 (runc refuses it, or treats it as an unknown name).
+  g) FAIL ``uid-below-minimum`` when the numeric user part is below
+     ``MinimumUid``.
+  h) FAIL ``named-user`` when ``RequireNumericUser`` is set and the user part
+     is a name: the image's ``/etc/passwd`` can map any name to uid 0.
+  i) FAIL ``gid-out-of-range`` when the numeric group part is negative or
+     above 2147483647.
+  j) FAIL ``root-group`` when the group part is numeric 0 or, in any letter
+     case, the name ``root``, unless ``AllowRootGroup`` is set.
+  k) PASS otherwise.
+
+Windows containers (``WindowsContainers`` is ``ENFORCE_NON_ADMIN``):
+  l) FAIL ``windows-missing-user`` when ``User`` is absent, null or blank:
+     Windows Server Core images run as ContainerAdministrator by default.
+  m) FAIL ``malformed-user`` when ``User`` is not a string or a whole number,
+     or contains a non-printable character.
+  n) FAIL ``windows-admin-user`` when the account (the part after the last
+     ``\\`` and before any ``@``), in any letter case, is ContainerAdministrator,
+     Administrator or SYSTEM (so ``NT AUTHORITY\\SYSTEM`` too).
+  o) PASS otherwise.
+
+The request itself is refused (``MalformedTaskDefinitionError``) when the resource
+properties are not an object, ``ContainerDefinitions`` is not a list, a
+container definition is not an object, or ``RuntimePlatform`` (or its
+``OperatingSystemFamily``) has the wrong type. No ``ContainerDefinitions`` at
+all is compliant: nothing runs.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+MAX_ID = 2**31 - 1
+"""The largest uid or gid runc accepts (libcontainer's maxID)."""
+
+MESSAGE_LIMIT = 1024
+"""The longest message a hook may return to CloudFormation."""
+
+WINDOWS_FAMILY_PREFIX = "WINDOWS_SERVER"
+WINDOWS_ADMIN_ACCOUNTS = frozenset({"containeradministrator", "administrator", "system"})
+
+EXAMPLE_USER = '"1000:1000"'
+
+# strconv.Atoi, base 10: an optional sign and ASCII digits, nothing else
+# (no spaces, no underscores, no other scripts' digits, unlike Python's int()).
+_ATOI = re.compile(r"[+-]?[0-9]+")
+# Longer digit strings are far outside any id range; never convert them.
+_MAX_DIGITS = 20
+_DISPLAY_LIMIT = 64
+
+
+class Verdict(enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+class Rule(enum.Enum):
+    """Why a container failed; the value is the id used in messages and reports."""
+
+    MISSING_USER = "missing-user"
+    MALFORMED_USER = "malformed-user"
+    ROOT_USER = "root-user"
+    UID_OUT_OF_RANGE = "uid-out-of-range"
+    UID_BELOW_MINIMUM = "uid-below-minimum"
+    NAMED_USER = "named-user"
+    GID_OUT_OF_RANGE = "gid-out-of-range"
+    ROOT_GROUP = "root-group"
+    WINDOWS_MISSING_USER = "windows-missing-user"
+    WINDOWS_ADMIN_USER = "windows-admin-user"
+
+
+class WindowsMode(enum.Enum):
+    ENFORCE_NON_ADMIN = "ENFORCE_NON_ADMIN"
+    SKIP = "SKIP"
+
+
+class ConfigError(ValueError):
+    """A type configuration value is invalid; ``key`` names the property."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"Invalid type configuration: {key} {problem}.")
+        self.key = key
+
+
+class MalformedTaskDefinitionError(ValueError):
+    """The task definition's properties do not have the shape ECS requires."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The hook's type configuration, validated, with the schema's defaults."""
+
+    allow_root_group: bool = False
+    require_numeric_user: bool = False
+    minimum_uid: int = 1
+    windows_containers: WindowsMode = WindowsMode.ENFORCE_NON_ADMIN
+    exempt_container_names: tuple[str, ...] = ()
+    exempt_images: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, mapping: object) -> Settings:
+        """Build settings from the configuration's ``Properties`` object.
+
+        ``None`` or a missing/null key takes the default. Booleans and integers
+        may also arrive as strings. Unknown keys are refused, like the schema does.
+        """
+        if mapping is None:
+            return cls()
+        if not isinstance(mapping, Mapping):
+            raise ConfigError("Properties", f"must be an object, got {_kind(mapping)}")
+        unknown = sorted(str(key) for key in mapping if key not in _CONFIG_KEYS)
+        if unknown:
+            raise ConfigError(_display(unknown[0]), "is not a property of this hook")
+
+        def get(key: str) -> object:
+            return mapping.get(key)
+
+        return cls(
+            allow_root_group=_config_bool("AllowRootGroup", get("AllowRootGroup"), False),
+            require_numeric_user=_config_bool(
+                "RequireNumericUser", get("RequireNumericUser"), False
+            ),
+            minimum_uid=_config_uid("MinimumUid", get("MinimumUid"), 1),
+            windows_containers=_config_windows("WindowsContainers", get("WindowsContainers")),
+            exempt_container_names=_config_patterns(
+                "ExemptContainerNames", get("ExemptContainerNames"), 255
+            ),
+            exempt_images=_config_patterns("ExemptImages", get("ExemptImages"), 1024),
+        )
+
+
+_CONFIG_KEYS = frozenset(
+    {
+        "AllowRootGroup",
+        "RequireNumericUser",
+        "MinimumUid",
+        "WindowsContainers",
+        "ExemptContainerNames",
+        "ExemptImages",
+    }
+)
+MAX_PATTERNS = 100
+
+
+def _config_bool(key: str, value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError(key, f"must be true or false, got {_display(value)}")
+
+
+def _config_uid(key: str, value: object, default: int) -> int:
+    if value is None:
+        return default
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        number = atoi(value.strip())
+    if number is None or not 1 <= number <= MAX_ID:
+        raise ConfigError(key, f"must be an integer from 1 to {MAX_ID}, got {_display(value)}")
+    return number
+
+
+def _config_windows(key: str, value: object) -> WindowsMode:
+    if value is None:
+        return WindowsMode.ENFORCE_NON_ADMIN
+    for mode in WindowsMode:
+        if value == mode.value:
+            return mode
+    choices = " or ".join(mode.value for mode in WindowsMode)
+    raise ConfigError(key, f"must be {choices}, got {_display(value)}")
+
+
+def _config_patterns(key: str, value: object, max_length: int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(key, f"must be a list of glob patterns, got {_kind(value)}")
+    if len(value) > MAX_PATTERNS:
+        raise ConfigError(key, f"has {len(value)} patterns; at most {MAX_PATTERNS} are allowed")
+    for position, pattern in enumerate(value):
+        if not isinstance(pattern, str) or not 1 <= len(pattern) <= max_length:
+            raise ConfigError(
+                f"{key}[{position}]",
+                f"must be a string of 1 to {max_length} characters, got {_display(pattern)}",
+            )
+    return tuple(value)
+
+
+def atoi(text: str) -> int | None:
+    """The integer Go's ``strconv.Atoi`` reads from ``text``, or None if it is not one.
+
+    Signs and leading zeros are allowed (``+0``, ``-0``, ``00``). Digit strings
+    too long to be any id come back as a value beyond ``MAX_ID``.
+    """
+    if _ATOI.fullmatch(text) is None:
+        return None
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        return -(MAX_ID + 1) if text.startswith("-") else MAX_ID + 1
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a container can run as root, and how to fix it."""
+
+    rule: Rule
+    reason: str
+    fix: str
+
+
+def check_linux_user(value: object, settings: Settings) -> Finding | None:
+    """Decide a Linux container's ``User`` value (rules c to k); None means it passes."""
+    text = _user_text(value)
+    if text is None:
+        return _malformed(f"User is {_kind(value)}, not a user spec")
+    if text == "":
+        return _missing_user("User is not set" if value is None else "User is empty")
+    if any(not char.isprintable() or char.isspace() for char in text):
+        return _malformed("User contains whitespace or a non-printable character")
+    user, colon, group = text.partition(":")
+    if ":" in group:
+        return _malformed("User has more than one ':'")
+    if user == "":
+        return _missing_user("the user part before ':' is empty")
+    if colon and group == "":
+        return _malformed(
+            "the group after ':' is empty, so the runtime falls back to the user's primary "
+            "group, gid 0 when the image does not list the user"
+        )
+    return _check_user_part(user, settings) or _check_group_part(group, settings)
+
+
+def _check_user_part(user: str, settings: Settings) -> Finding | None:
+    uid = atoi(user)
+    if uid is None:
+        if user.casefold() == "root":
+            return Finding(Rule.ROOT_USER, "user root is uid 0", _FIX_ROOT)
+        if settings.require_numeric_user:
+            return Finding(
+                Rule.NAMED_USER,
+                "a user name is resolved from the image's /etc/passwd and may be uid 0; "
+                "RequireNumericUser is set",
+                "use the numeric uid instead of the name, e.g. " + EXAMPLE_USER,
+            )
+        return None
+    if uid == 0:
+        return Finding(Rule.ROOT_USER, "uid 0 is root", _FIX_ROOT)
+    if not 0 <= uid <= MAX_ID:
+        return Finding(
+            Rule.UID_OUT_OF_RANGE,
+            f"the uid is outside 0..{MAX_ID}",
+            "use a uid from 1 to 2147483647, e.g. " + EXAMPLE_USER,
+        )
+    if uid < settings.minimum_uid:
+        return Finding(
+            Rule.UID_BELOW_MINIMUM,
+            f"uid {uid} is below MinimumUid {settings.minimum_uid}",
+            f"use a uid of at least {settings.minimum_uid}",
+        )
+    return None
+
+
+def _check_group_part(group: str, settings: Settings) -> Finding | None:
+    if group == "":
+        return None
+    gid = atoi(group)
+    if gid is not None and not 0 <= gid <= MAX_ID:
+        return Finding(
+            Rule.GID_OUT_OF_RANGE,
+            f"the gid is outside 0..{MAX_ID}",
+            "use a gid from 1 to 2147483647, e.g. " + EXAMPLE_USER,
+        )
+    is_root = gid == 0 if gid is not None else group.casefold() == "root"
+    if is_root and not settings.allow_root_group:
+        return Finding(
+            Rule.ROOT_GROUP,
+            "the group is root (gid 0)",
+            f"use a non-root group, e.g. {EXAMPLE_USER}, or set AllowRootGroup",
+        )
+    return None
+
+
+_FIX_ROOT = "set User to a non-root uid and gid, e.g. " + EXAMPLE_USER
+
+
+def _missing_user(reason: str) -> Finding:
+    return Finding(
+        Rule.MISSING_USER,
+        f"{reason}: the image's default user applies, which is root unless the image sets "
+        "one, and that cannot be verified at deploy time",
+        _FIX_ROOT,
+    )
+
+
+def _malformed(reason: str) -> Finding:
+    return Finding(
+        Rule.MALFORMED_USER,
+        reason,
+        f'write User as "uid" or "uid:gid" with no spaces, e.g. {EXAMPLE_USER}',
+    )
+
+
+def check_windows_user(value: object) -> Finding | None:
+    """Decide a Windows container's ``User`` value (rules l to o); None means it passes."""
+    text = _user_text(value)
+    if text is None:
+        return _malformed(f"User is {_kind(value)}, not an account name")
+    if text.strip() == "":
+        return Finding(
+            Rule.WINDOWS_MISSING_USER,
+            "User is not set, so the image's default user applies: ContainerAdministrator "
+            "in Windows Server Core images",
+            _FIX_WINDOWS,
+        )
+    if not all(char.isprintable() for char in text):
+        return _malformed("User contains a non-printable character")
+    account = text.strip().rpartition("\\")[2].partition("@")[0]
+    if account.casefold() in WINDOWS_ADMIN_ACCOUNTS:
+        return Finding(Rule.WINDOWS_ADMIN_USER, "User is an administrator account", _FIX_WINDOWS)
+    return None
+
+
+_FIX_WINDOWS = 'set User to a non-administrator account, e.g. "ContainerUser"'
+
+
+def _user_text(value: object) -> str | None:
+    """The user spec as the runtime would read it; None for a value of the wrong type."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_text(value)
+    return None
+
+
+def _int_text(value: int) -> str:
+    """The digits of ``value``; for a huge number, a shorter one just as far out of range."""
+    if abs(value) < 10**_MAX_DIGITS:
+        return str(value)
+    return ("-" if value < 0 else "") + "9" * (_MAX_DIGITS + 1)
+
+
+@dataclass(frozen=True)
+class ContainerResult:
+    """The verdict on one container definition."""
+
+    index: int
+    name: object
+    user: object
+    verdict: Verdict
+    finding: Finding | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """How messages name this container: its name (escaped) and position."""
+        if isinstance(self.name, str):
+            return f"container {quote(self.name)} (#{self.index})"
+        return f"container #{self.index}"
+
+    def describe(self) -> str:
+        """One line: the container, the value seen and the verdict's reason (and fix)."""
+        seen = "User not set" if self.user is None else f"User {_display(self.user)}"
+        if self.finding is None:
+            return f"{self.label}: {seen}: {self.note}"
+        return f"Violation: {self.label} {seen}: {self.finding.reason}. Fix: {self.finding.fix}."
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdicts on every container of one task definition."""
+
+    results: tuple[ContainerResult, ...]
+    windows: bool = False
+
+    @property
+    def failures(self) -> tuple[ContainerResult, ...]:
+        return tuple(r for r in self.results if r.verdict is Verdict.FAIL)
+
+    @property
+    def skipped(self) -> tuple[ContainerResult, ...]:
+        return tuple(r for r in self.results if r.verdict is Verdict.SKIP)
+
+    @property
+    def compliant(self) -> bool:
+        return not self.failures
+
+    def message(self, limit: int = MESSAGE_LIMIT) -> str:
+        """The one-line answer, at most ``limit`` characters."""
+        if self.compliant:
+            return _fit(self._success_parts(), "", limit)
+        failures = self.failures
+        noun = "container" if len(self.results) == 1 else "containers"
+        head = f"{len(failures)} of {len(self.results)} {noun} can run as root."
+        return _fit([head, *(r.describe() for r in failures)], "violations", limit)
+
+    def _success_parts(self) -> list[str]:
+        if not self.results:
+            return ["No ContainerDefinitions: nothing to check."]
+        checked = len(self.results) - len(self.skipped)
+        noun = "container" if len(self.results) == 1 else "containers"
+        if checked == 0:
+            head = f"Checked 0 of {len(self.results)} {noun}: all skipped."
+        elif checked == len(self.results):
+            head = f"Checked {checked} {noun}: none can run as root."
+        else:
+            head = f"Checked {checked} of {len(self.results)} {noun}: none can run as root."
+        return [head, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
+
+
+def _fit(parts: list[str], what: str, limit: int) -> str:
+    """Join parts with spaces, dropping trailing parts (and saying how many) to fit ``limit``."""
+    text = parts[0][:limit]
+    for shown, part in enumerate(parts[1:], start=1):
+        left = len(parts) - shown
+        tail = f" ...and {left - 1} more {what or 'containers'}." if left > 1 else ""
+        if len(text) + 1 + len(part) + len(tail) <= limit:
+            text += " " + part
+            continue
+        tail = f" ...and {left} more {what or 'containers'}."
+        return text + tail if len(text) + len(tail) <= limit else text[: limit - len(tail)] + tail
+    return text
+
+
+def evaluate(properties: object, settings: Settings) -> Report:
+    """Decide every container definition of an ``AWS::ECS::TaskDefinition``."""
+    if properties is None:
+        return Report(())
+    if not isinstance(properties, Mapping):
+        raise MalformedTaskDefinitionError(
+            f"The task definition's properties must be an object, got {_kind(properties)}."
+        )
+    windows = _is_windows(properties.get("RuntimePlatform"))
+    containers = properties.get("ContainerDefinitions")
+    if containers is None:
+        return Report((), windows)
+    if isinstance(containers, (str, bytes)) or not isinstance(containers, Sequence):
+        raise MalformedTaskDefinitionError(
+            f"ContainerDefinitions must be a list, got {_kind(containers)}."
+        )
+    results = []
+    for index, container in enumerate(containers):
+        if not isinstance(container, Mapping):
+            raise MalformedTaskDefinitionError(
+                f"ContainerDefinitions[{index}] must be an object, got {_kind(container)}."
+            )
+        results.append(_decide_container(index, container, windows, settings))
+    return Report(tuple(results), windows)
+
+
+def _is_windows(platform: object) -> bool:
+    if platform is None:
+        return False
+    if not isinstance(platform, Mapping):
+        raise MalformedTaskDefinitionError(
+            f"RuntimePlatform must be an object, got {_kind(platform)}."
+        )
+    family = platform.get("OperatingSystemFamily")
+    if family is None:
+        return False
+    if not isinstance(family, str):
+        raise MalformedTaskDefinitionError(
+            f"RuntimePlatform.OperatingSystemFamily must be a string, got {_kind(family)}."
+        )
+    return family.startswith(WINDOWS_FAMILY_PREFIX)
+
+
+def _decide_container(
+    index: int, container: Mapping[str, object], windows: bool, settings: Settings
+) -> ContainerResult:
+    name, user = container.get("Name"), container.get("User")
+    exemption = _exemption(name, container.get("Image"), settings)
+    if exemption:
+        return ContainerResult(index, name, user, Verdict.SKIP, note=exemption)
+    if windows and settings.windows_containers is WindowsMode.SKIP:
+        return ContainerResult(
+            index,
+            name,
+            user,
+            Verdict.SKIP,
+            note="Windows task definition, WindowsContainers is SKIP",
+        )
+    finding = check_windows_user(user) if windows else check_linux_user(user, settings)
+    if finding:
+        return ContainerResult(index, name, user, Verdict.FAIL, finding)
+    return ContainerResult(index, name, user, Verdict.PASS, note=_pass_note(user, windows))
+
+
+def _exemption(name: object, image: object, settings: Settings) -> str:
+    for field, value, patterns in (
+        ("ExemptContainerNames", name, settings.exempt_container_names),
+        ("ExemptImages", image, settings.exempt_images),
+    ):
+        if isinstance(value, str):
+            for pattern in patterns:
+                if fnmatch.fnmatchcase(value, pattern):
+                    return f"exempt by {field} pattern {quote(pattern)}"
+    return ""
+
+
+def _pass_note(user: object, windows: bool) -> str:
+    if windows:
+        return "not an administrator account"
+    text = _user_text(user) or ""
+    name = text.partition(":")[0]
+    if atoi(name) is None:
+        return "a named user, not root by name (its uid comes from the image's /etc/passwd)"
+    return "not root"
+
+
+def _kind(value: object) -> str:
+    """A value's JSON kind, for messages that must not echo the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, Sequence):
+        return "a list"
+    return "a value of another type"
+
+
+def _display(value: object) -> str:
+    """A short, printable, single-line rendering of a scalar for messages."""
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, int):
+        return _int_text(value)
+    return f"({_kind(value)})"
+
+
+def quote(text: str, limit: int = _DISPLAY_LIMIT) -> str:
+    """``text`` in double quotes with non-printable characters escaped, cut at ``limit``."""
+    shown = text[:limit]
+    escaped = "".join(_escape_char(char) for char in shown)
+    suffix = f"... ({len(text)} characters)" if len(text) > limit else ""
+    return f'"{escaped}"{suffix}'
+
+
+def _escape_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"

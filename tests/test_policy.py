@@ -1,0 +1,458 @@
+"""The policy's rules, one table row per scenario; ids name the rule (see policy's docstring)."""
+
+from typing import Any
+
+import pytest
+
+from guardrails_ecs_nonrootuser.policy import (
+    MESSAGE_LIMIT,
+    ConfigError,
+    MalformedTaskDefinitionError,
+    Report,
+    Rule,
+    Settings,
+    Verdict,
+    WindowsMode,
+    check_linux_user,
+    check_windows_user,
+    evaluate,
+)
+
+STRICT = Settings()
+
+# (id, User value, settings, expected rule or None for PASS)
+# Resolution follows runc's libcontainer/user GetExecUser: split at ':', strconv.Atoi decides
+# whether a part is numeric, uid/gid must be within 0..2147483647.
+LINUX_CASES: list[tuple[str, Any, Settings, Rule | None]] = [
+    # published samples (aws-cloudformation hook samples): these must hold
+    ("k-pass-sample-numeric-uid", "1010", STRICT, None),
+    ("k-pass-sample-numeric-uid-gid", "1010:1010", STRICT, None),
+    ("k-pass-sample-named-user", "node", STRICT, None),
+    ("k-pass-sample-named-user-group", "node:node", STRICT, None),
+    ("c-missing-user-sample-absent", None, STRICT, Rule.MISSING_USER),
+    ("e-root-user-sample-zero", "0", STRICT, Rule.ROOT_USER),
+    ("e-root-user-sample-root", "root", STRICT, Rule.ROOT_USER),
+    ("j-root-group-sample-bin-root", "bin:root", STRICT, Rule.ROOT_GROUP),
+    # c) missing or empty user part
+    ("c-missing-user-empty-string", "", STRICT, Rule.MISSING_USER),
+    ("c-missing-user-empty-user-part", ":1000", STRICT, Rule.MISSING_USER),
+    (
+        "c-missing-user-empty-user-part-root-group-allowed",
+        ":0",
+        Settings(allow_root_group=True),
+        Rule.MISSING_USER,
+    ),
+    # d) malformed
+    ("d-malformed-user-empty-group", "1000:", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-two-colons", "1000:1000:1000", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-only-colons", "::", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-leading-space", " 1000", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-trailing-space", "1000 ", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-inner-space", "1000: 1000", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-tab", "app\t", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-newline", "1000\n", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-nul", "10\x0000", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-escape", "\x1b[0m", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-nbsp", "app\u00a0", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-zero-width-space", "r\u200boot", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-rtl-override", "\u202etoor", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-lone-surrogate", "\ud800", STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-boolean", True, STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-float", 1000.0, STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-nan", float("nan"), STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-list", ["1000"], STRICT, Rule.MALFORMED_USER),
+    ("d-malformed-user-object-unresolved-intrinsic", {"Ref": "User"}, STRICT, Rule.MALFORMED_USER),
+    # e) root user
+    ("e-root-user-double-zero", "00", STRICT, Rule.ROOT_USER),
+    ("e-root-user-plus-zero", "+0", STRICT, Rule.ROOT_USER),
+    ("e-root-user-minus-zero", "-0", STRICT, Rule.ROOT_USER),
+    ("e-root-user-many-zeros", "0000000000000000000000000000000", STRICT, Rule.ROOT_USER),
+    ("e-root-user-zero-uid-gid", "0:0", STRICT, Rule.ROOT_USER),
+    ("e-root-user-zero-uid-nonroot-gid", "0:1000", STRICT, Rule.ROOT_USER),
+    ("e-root-user-upper-case", "ROOT", STRICT, Rule.ROOT_USER),
+    ("e-root-user-mixed-case", "Root", STRICT, Rule.ROOT_USER),
+    ("e-root-user-root-root", "root:root", STRICT, Rule.ROOT_USER),
+    ("e-root-user-json-number-zero", 0, STRICT, Rule.ROOT_USER),
+    (
+        "e-root-user-even-with-root-group-allowed",
+        "0:1000",
+        Settings(allow_root_group=True),
+        Rule.ROOT_USER,
+    ),
+    ("e-root-user-even-with-named-users", "root:app", STRICT, Rule.ROOT_USER),
+    # f) uid out of range
+    ("f-uid-out-of-range-negative", "-1", STRICT, Rule.UID_OUT_OF_RANGE),
+    ("f-uid-out-of-range-above-int32", "2147483648", STRICT, Rule.UID_OUT_OF_RANGE),
+    ("f-uid-out-of-range-above-int64", "99999999999999999999999", STRICT, Rule.UID_OUT_OF_RANGE),
+    ("f-uid-out-of-range-json-number", -5, STRICT, Rule.UID_OUT_OF_RANGE),
+    ("f-uid-out-of-range-huge-json-number", 10**40, STRICT, Rule.UID_OUT_OF_RANGE),
+    ("k-pass-uid-at-max", "2147483647", STRICT, None),
+    # g) below MinimumUid
+    ("g-uid-below-minimum", "999", Settings(minimum_uid=1000), Rule.UID_BELOW_MINIMUM),
+    (
+        "g-uid-below-minimum-leading-zeros",
+        "0999:1000",
+        Settings(minimum_uid=1000),
+        Rule.UID_BELOW_MINIMUM,
+    ),
+    ("k-pass-uid-at-minimum", "1000", Settings(minimum_uid=1000), None),
+    ("k-pass-named-user-not-checked-against-minimum", "app", Settings(minimum_uid=1000), None),
+    # h) named user when numeric is required
+    ("h-named-user-required-numeric", "node", Settings(require_numeric_user=True), Rule.NAMED_USER),
+    (
+        "h-named-user-required-numeric-with-group",
+        "node:1000",
+        Settings(require_numeric_user=True),
+        Rule.NAMED_USER,
+    ),
+    (
+        "h-named-user-underscore-digits-are-not-numeric",
+        "1_000",
+        Settings(require_numeric_user=True),
+        Rule.NAMED_USER,
+    ),
+    (
+        "h-named-user-non-ascii-digits-are-not-numeric",
+        "\u0661\u0660\u0660\u0660",
+        Settings(require_numeric_user=True),
+        Rule.NAMED_USER,
+    ),
+    (
+        "k-pass-numeric-user-named-group-required-numeric",
+        "1000:app",
+        Settings(require_numeric_user=True),
+        None,
+    ),
+    # i) gid out of range
+    ("i-gid-out-of-range-negative", "1000:-1", STRICT, Rule.GID_OUT_OF_RANGE),
+    ("i-gid-out-of-range-above-int32", "1000:2147483648", STRICT, Rule.GID_OUT_OF_RANGE),
+    (
+        "i-gid-out-of-range-even-with-root-group-allowed",
+        "1000:-1",
+        Settings(allow_root_group=True),
+        Rule.GID_OUT_OF_RANGE,
+    ),
+    # j) root group
+    ("j-root-group-numeric", "1000:0", STRICT, Rule.ROOT_GROUP),
+    ("j-root-group-double-zero", "1000:00", STRICT, Rule.ROOT_GROUP),
+    ("j-root-group-plus-zero", "1000:+0", STRICT, Rule.ROOT_GROUP),
+    ("j-root-group-name", "app:root", STRICT, Rule.ROOT_GROUP),
+    ("j-root-group-name-upper-case", "1000:ROOT", STRICT, Rule.ROOT_GROUP),
+    ("k-pass-root-group-allowed-numeric", "1000:0", Settings(allow_root_group=True), None),
+    ("k-pass-root-group-allowed-name", "bin:root", Settings(allow_root_group=True), None),
+    # k) pass
+    ("k-pass-nonroot-distroless", "nonroot", STRICT, None),
+    ("k-pass-nonroot-distroless-group", "nonroot:nonroot", STRICT, None),
+    ("k-pass-rootless-name", "rootless", STRICT, None),
+    ("k-pass-name-ending-root", "notroot", STRICT, None),
+    ("k-pass-group-containing-root", "1000:rootgroup", STRICT, None),
+    ("k-pass-leading-zeros-uid", "01000", STRICT, None),
+    ("k-pass-plus-sign-uid", "+1000", STRICT, None),
+    ("k-pass-json-number", 1000, STRICT, None),
+    ("k-pass-uid-1", "1", STRICT, None),
+    ("k-pass-non-ascii-name", "usu\u00e1rio", STRICT, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "settings", "expected"),
+    [pytest.param(value, settings, rule, id=case) for case, value, settings, rule in LINUX_CASES],
+)
+def test_linux_user_rules(value: Any, settings: Settings, expected: Rule | None) -> None:
+    finding = check_linux_user(value, settings)
+    assert (finding.rule if finding else None) is expected
+    if finding:
+        assert finding.reason
+        assert finding.fix
+
+
+WINDOWS_CASES: list[tuple[str, Any, Rule | None]] = [
+    ("l-windows-missing-user-absent", None, Rule.WINDOWS_MISSING_USER),
+    ("l-windows-missing-user-empty", "", Rule.WINDOWS_MISSING_USER),
+    ("l-windows-missing-user-blank", "   ", Rule.WINDOWS_MISSING_USER),
+    ("m-malformed-user-windows-control-char", "Container\x07User", Rule.MALFORMED_USER),
+    ("m-malformed-user-windows-object", {"Ref": "User"}, Rule.MALFORMED_USER),
+    (
+        "n-windows-admin-user-container-administrator",
+        "ContainerAdministrator",
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    ("n-windows-admin-user-lower-case", "containeradministrator", Rule.WINDOWS_ADMIN_USER),
+    ("n-windows-admin-user-administrator", "Administrator", Rule.WINDOWS_ADMIN_USER),
+    ("n-windows-admin-user-system", "SYSTEM", Rule.WINDOWS_ADMIN_USER),
+    ("n-windows-admin-user-nt-authority-system", "NT AUTHORITY\\SYSTEM", Rule.WINDOWS_ADMIN_USER),
+    (
+        "n-windows-admin-user-nt-authority-mixed-case",
+        "nt authority\\system",
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    ("n-windows-admin-user-local-machine-prefix", ".\\Administrator", Rule.WINDOWS_ADMIN_USER),
+    ("n-windows-admin-user-upn", "Administrator@corp.example.com", Rule.WINDOWS_ADMIN_USER),
+    ("n-windows-admin-user-padded", " ContainerAdministrator ", Rule.WINDOWS_ADMIN_USER),
+    ("o-pass-windows-container-user", "ContainerUser", None),
+    ("o-pass-windows-domain-user", "CORP\\svc-app", None),
+    ("o-pass-windows-name-containing-administrator", "AppAdministrators", None),
+    ("o-pass-windows-linux-style-value", "1000", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [pytest.param(value, rule, id=case) for case, value, rule in WINDOWS_CASES],
+)
+def test_windows_user_rules(value: Any, expected: Rule | None) -> None:
+    finding = check_windows_user(value)
+    assert (finding.rule if finding else None) is expected
+
+
+def _container(name: str, user: Any = ..., image: str = "registry.example/app:1") -> dict[str, Any]:
+    container: dict[str, Any] = {"Name": name, "Image": image}
+    if user is not ...:
+        container["User"] = user
+    return container
+
+
+def _verdicts(report: Report) -> dict[str, Verdict]:
+    return {str(result.name): result.verdict for result in report.results}
+
+
+def test_a_skip_exempt_container_name_glob() -> None:
+    properties = {"ContainerDefinitions": [_container("log_router"), _container("app", "0")]}
+    report = evaluate(properties, Settings(exempt_container_names=("log_*",)))
+    assert _verdicts(report) == {"log_router": Verdict.SKIP, "app": Verdict.FAIL}
+    assert 'ExemptContainerNames pattern "log_*"' in report.results[0].note
+
+
+def test_a_skip_exempt_image_glob_matches_across_slashes() -> None:
+    image = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"
+    properties = {"ContainerDefinitions": [_container("fb", image=image), _container("app", "1")]}
+    report = evaluate(properties, Settings(exempt_images=("public.ecr.aws/*fluent-bit:*",)))
+    assert _verdicts(report) == {"fb": Verdict.SKIP, "app": Verdict.PASS}
+    assert report.compliant
+    assert 'Skipped container "fb" (#0): exempt by ExemptImages' in report.message()
+
+
+def test_a_exemption_globs_are_case_sensitive() -> None:
+    properties = {"ContainerDefinitions": [_container("Log_Router")]}
+    report = evaluate(properties, Settings(exempt_container_names=("log_*",)))
+    assert _verdicts(report) == {"Log_Router": Verdict.FAIL}
+
+
+def test_b_skip_windows_task_definition_when_windows_containers_skip() -> None:
+    properties = {
+        "RuntimePlatform": {"OperatingSystemFamily": "WINDOWS_SERVER_2019_FULL"},
+        "ContainerDefinitions": [_container("iis")],
+    }
+    report = evaluate(properties, Settings(windows_containers=WindowsMode.SKIP))
+    assert _verdicts(report) == {"iis": Verdict.SKIP}
+    assert report.compliant
+
+
+def test_windows_task_definition_is_decided_by_windows_rules_by_default() -> None:
+    properties = {
+        "RuntimePlatform": {"OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"},
+        "ContainerDefinitions": [
+            _container("admin", "ContainerAdministrator"),
+            _container("user", "ContainerUser"),
+            _container("unset"),
+        ],
+    }
+    report = evaluate(properties, STRICT)
+    assert _verdicts(report) == {
+        "admin": Verdict.FAIL,
+        "user": Verdict.PASS,
+        "unset": Verdict.FAIL,
+    }
+
+
+def test_linux_runtime_platform_is_decided_by_linux_rules() -> None:
+    properties = {
+        "RuntimePlatform": {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "ARM64"},
+        "ContainerDefinitions": [_container("a", "ContainerUser"), _container("b", "0")],
+    }
+    assert _verdicts(evaluate(properties, STRICT)) == {"a": Verdict.PASS, "b": Verdict.FAIL}
+
+
+def test_no_container_definitions_is_compliant() -> None:
+    for properties in (None, {}, {"Family": "x"}, {"ContainerDefinitions": None}):
+        report = evaluate(properties, STRICT)
+        assert report.compliant
+        assert report.results == ()
+    assert evaluate({"ContainerDefinitions": []}, STRICT).message() == (
+        "No ContainerDefinitions: nothing to check."
+    )
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        pytest.param(["x"], "properties must be an object, got a list", id="properties-list"),
+        pytest.param(
+            {"ContainerDefinitions": "x"},
+            "ContainerDefinitions must be a list",
+            id="containers-string",
+        ),
+        pytest.param(
+            {"ContainerDefinitions": {"Name": "a"}},
+            "must be a list, got an object",
+            id="containers-object",
+        ),
+        pytest.param(
+            {"ContainerDefinitions": [{"Name": "a", "User": "1"}, "b"]},
+            "ContainerDefinitions[1] must be an object, got a string",
+            id="container-string",
+        ),
+        pytest.param(
+            {"ContainerDefinitions": [None]},
+            "ContainerDefinitions[0] must be an object",
+            id="container-null",
+        ),
+        pytest.param(
+            {"RuntimePlatform": "LINUX", "ContainerDefinitions": []},
+            "RuntimePlatform must be an object",
+            id="runtime-platform-string",
+        ),
+        pytest.param(
+            {"RuntimePlatform": {"OperatingSystemFamily": 7}},
+            "OperatingSystemFamily must be a string",
+            id="os-family-number",
+        ),
+    ],
+)
+def test_malformed_task_definition_is_refused(properties: Any, message: str) -> None:
+    with pytest.raises(MalformedTaskDefinitionError, match=None) as raised:
+        evaluate(properties, STRICT)
+    assert message in str(raised.value)
+
+
+def test_failure_message_names_every_offender_with_value_reason_and_fix() -> None:
+    properties = {
+        "ContainerDefinitions": [
+            _container("web", "1000:1000"),
+            _container("worker", "1000:0"),
+            _container("init"),
+        ]
+    }
+    message = evaluate(properties, STRICT).message()
+    assert message.startswith("2 of 3 containers can run as root.")
+    assert 'Violation: container "worker" (#1) User "1000:0": the group is root' in message
+    assert 'Violation: container "init" (#2) User not set:' in message
+    assert message.count("Fix: ") == 2
+    assert '"web"' not in message
+    assert "\n" not in message
+
+
+def test_failure_message_never_echoes_other_properties() -> None:
+    container = _container("app", "0")
+    container["Environment"] = [{"Name": "DB_PASSWORD", "Value": "hunter2-very-secret"}]
+    container["Secrets"] = [{"Name": "TOKEN", "ValueFrom": "arn:aws:ssm:secret-param"}]
+    container["Command"] = ["--api-key=sk_live_abcdef"]
+    report = evaluate({"ContainerDefinitions": [container]}, STRICT)
+    text = report.message() + " ".join(result.describe() for result in report.results)
+    for secret in ("hunter2", "DB_PASSWORD", "ssm", "sk_live", "registry.example"):
+        assert secret not in text
+
+
+def test_failure_message_fits_the_limit_and_counts_what_it_left_out() -> None:
+    properties = {"ContainerDefinitions": [_container("x" * 200 + str(i), "0") for i in range(40)]}
+    report = evaluate(properties, STRICT)
+    message = report.message()
+    assert len(message) <= MESSAGE_LIMIT
+    shown = message.count("Violation:")
+    assert 0 < shown < 40
+    assert message.endswith(f"...and {40 - shown} more violations.")
+
+
+def test_message_limit_holds_even_when_one_violation_is_longer() -> None:
+    report = evaluate({"ContainerDefinitions": [_container("a" * 5000, "b" * 5000)]}, STRICT)
+    assert len(report.message(limit=120)) <= 120
+    assert len(report.message()) <= MESSAGE_LIMIT
+
+
+def test_names_and_values_are_escaped_and_cut_in_messages() -> None:
+    properties = {"ContainerDefinitions": [_container("evil\n\x1b[2Jname\u202e", "0\r\n")]}
+    message = evaluate(properties, STRICT).message()
+    assert message.isprintable()
+    assert '"evil\\x0a\\x1b[2Jname\\u202e"' in message
+    assert 'User "0\\x0d\\x0a"' in message
+    long_name = evaluate({"ContainerDefinitions": [_container("n" * 300, "0")]}, STRICT)
+    assert "... (300 characters)" in long_name.message()
+
+
+def test_container_without_a_string_name_is_named_by_position() -> None:
+    report = evaluate({"ContainerDefinitions": [{"User": "0", "Name": 5}]}, STRICT)
+    assert 'Violation: container #0 User "0"' in report.message()
+
+
+def test_success_message_counts_checked_and_lists_exempted() -> None:
+    properties = {"ContainerDefinitions": [_container("app", "1000"), _container("agent")]}
+    report = evaluate(properties, Settings(exempt_container_names=("agent",)))
+    assert report.message() == (
+        'Checked 1 of 2 containers: none can run as root. Skipped container "agent" (#1): '
+        'exempt by ExemptContainerNames pattern "agent".'
+    )
+
+
+# Type configuration: (id, Properties object, expected Settings)
+CONFIG_CASES: list[tuple[str, Any, Settings]] = [
+    ("unset-is-defaults", None, Settings()),
+    ("empty-is-defaults", {}, Settings()),
+    ("nulls-are-defaults", {"AllowRootGroup": None, "MinimumUid": None}, Settings()),
+    (
+        "booleans",
+        {"AllowRootGroup": True, "RequireNumericUser": True},
+        Settings(allow_root_group=True, require_numeric_user=True),
+    ),
+    (
+        "booleans-as-strings",
+        {"AllowRootGroup": "TRUE", "RequireNumericUser": "false"},
+        Settings(allow_root_group=True),
+    ),
+    ("integer", {"MinimumUid": 1000}, Settings(minimum_uid=1000)),
+    ("integer-as-string", {"MinimumUid": "1000"}, Settings(minimum_uid=1000)),
+    ("windows-skip", {"WindowsContainers": "SKIP"}, Settings(windows_containers=WindowsMode.SKIP)),
+    (
+        "exemptions",
+        {"ExemptContainerNames": ["log_router"], "ExemptImages": ["*datadog*"]},
+        Settings(exempt_container_names=("log_router",), exempt_images=("*datadog*",)),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [pytest.param(mapping, settings, id=case) for case, mapping, settings in CONFIG_CASES],
+)
+def test_configuration_is_read_with_defaults_and_string_forms(
+    mapping: Any, expected: Settings
+) -> None:
+    assert Settings.from_mapping(mapping) == expected
+
+
+@pytest.mark.parametrize(
+    ("mapping", "key"),
+    [
+        pytest.param({"AllowRootGroup": "yes"}, "AllowRootGroup", id="boolean-word"),
+        pytest.param({"RequireNumericUser": 1}, "RequireNumericUser", id="boolean-number"),
+        pytest.param({"MinimumUid": 0}, "MinimumUid", id="uid-zero"),
+        pytest.param({"MinimumUid": "1e3"}, "MinimumUid", id="uid-exponent"),
+        pytest.param({"MinimumUid": 2**31}, "MinimumUid", id="uid-too-large"),
+        pytest.param({"MinimumUid": True}, "MinimumUid", id="uid-boolean"),
+        pytest.param({"MinimumUid": 10.5}, "MinimumUid", id="uid-float"),
+        pytest.param({"WindowsContainers": "skip"}, "WindowsContainers", id="windows-case"),
+        pytest.param({"ExemptImages": "nginx*"}, "ExemptImages", id="patterns-string"),
+        pytest.param({"ExemptImages": [""]}, "ExemptImages[0]", id="pattern-empty"),
+        pytest.param(
+            {"ExemptContainerNames": ["a", 3]}, "ExemptContainerNames[1]", id="pattern-number"
+        ),
+        pytest.param(
+            {"ExemptContainerNames": ["a"] * 101}, "ExemptContainerNames", id="too-many-patterns"
+        ),
+        pytest.param({"MinimumUID": 1000}, '"MinimumUID"', id="unknown-key"),
+        pytest.param(["AllowRootGroup"], "Properties", id="not-an-object"),
+    ],
+)
+def test_invalid_configuration_names_the_key(mapping: Any, key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_mapping(mapping)
+    assert str(raised.value).startswith(f"Invalid type configuration: {key} ")
