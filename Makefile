@@ -22,10 +22,11 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): requirements-dev.txt
+$(STAMP): requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found on PATH" >&2; exit 1; }
 	$(PYTHON312) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 target-schemas/aws-ecs-taskdefinition.json: $(STAMP)

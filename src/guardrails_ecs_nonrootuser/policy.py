@@ -260,7 +260,7 @@ def check_linux_user(value: object, settings: Settings) -> Finding | None:
     if text is None:
         return _malformed(f"User is {_kind(value)}, not a user spec")
     if text == "":
-        return _missing_user("User is not set" if value is None else "User is empty")
+        return _missing_user(None if value is None else "User is empty")
     if any(not char.isprintable() or char.isspace() for char in text):
         return _malformed("User contains whitespace or a non-printable character")
     user, colon, group = text.partition(":")
@@ -329,13 +329,12 @@ def _check_group_part(group: str, settings: Settings) -> Finding | None:
 _FIX_ROOT = "set User to a non-root uid and gid, e.g. " + EXAMPLE_USER
 
 
-def _missing_user(reason: str) -> Finding:
-    return Finding(
-        Rule.MISSING_USER,
-        f"{reason}: the image's default user applies, which is root unless the image sets "
-        "one, and that cannot be verified at deploy time",
-        _FIX_ROOT,
+def _missing_user(cause: str | None) -> Finding:
+    reason = (
+        "the image's default user applies, which is root unless the image sets one, "
+        "and that cannot be verified at deploy time"
     )
+    return Finding(Rule.MISSING_USER, f"{cause}: {reason}" if cause else reason, _FIX_ROOT)
 
 
 def _malformed(reason: str) -> Finding:
@@ -354,8 +353,8 @@ def check_windows_user(value: object) -> Finding | None:
     if text.strip() == "":
         return Finding(
             Rule.WINDOWS_MISSING_USER,
-            "User is not set, so the image's default user applies: ContainerAdministrator "
-            "in Windows Server Core images",
+            "the image's default user applies: ContainerAdministrator in Windows Server Core "
+            "images",
             _FIX_WINDOWS,
         )
     if not all(char.isprintable() for char in text):
@@ -432,13 +431,17 @@ class Report:
     def compliant(self) -> bool:
         return not self.failures
 
+    @property
+    def _risk(self) -> str:
+        return "an administrator" if self.windows else "root"
+
     def message(self, limit: int = MESSAGE_LIMIT) -> str:
         """The one-line answer, at most ``limit`` characters."""
         if self.compliant:
             return _fit(self._success_parts(), "", limit)
         failures = self.failures
         noun = "container" if len(self.results) == 1 else "containers"
-        head = f"{len(failures)} of {len(self.results)} {noun} can run as root."
+        head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}."
         return _fit([head, *(r.describe() for r in failures)], "violations", limit)
 
     def _success_parts(self) -> list[str]:
@@ -449,9 +452,9 @@ class Report:
         if checked == 0:
             head = f"Checked 0 of {len(self.results)} {noun}: all skipped."
         elif checked == len(self.results):
-            head = f"Checked {checked} {noun}: none can run as root."
+            head = f"Checked {checked} {noun}: none can run as {self._risk}."
         else:
-            head = f"Checked {checked} of {len(self.results)} {noun}: none can run as root."
+            head = f"Checked {checked} of {len(self.results)} {noun}: none can run as {self._risk}."
         return [head, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
 
 

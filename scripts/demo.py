@@ -1,0 +1,58 @@
+"""Show the hook deciding on sample task definitions through its real Lambda entrypoint."""
+
+import warnings
+from typing import Any
+
+from hook_event import hook_event, task_definition
+
+from guardrails_ecs_nonrootuser import handlers
+
+# (what the case shows, task definition properties, type configuration)
+CASES: list[tuple[str, Any, Any]] = [
+    ('User "1010" (published sample)', task_definition("1010"), None),
+    ('User "1010:1010" (published sample)', task_definition("1010:1010"), None),
+    ('User "node:node" (published sample)', task_definition("node:node"), None),
+    ('User "nonroot" (distroless: only contains "root")', task_definition("nonroot"), None),
+    ("User not set (published sample)", task_definition(...), None),
+    ('User "0" (published sample)', task_definition("0"), None),
+    ('User "root" (published sample)', task_definition("root"), None),
+    ('User "bin:root" (published sample)', task_definition("bin:root"), None),
+    ('User "00" (Atoi reads uid 0)', task_definition("00"), None),
+    ('User "1000:0" (root group)', task_definition("1000:0"), None),
+    ('User ":1000" (empty user part)', task_definition(":1000"), None),
+    ("two containers, one offender", task_definition("1000:1000", "+0"), None),
+    (
+        "log router exempted by ExemptContainerNames",
+        {
+            "ContainerDefinitions": [
+                {"Name": "app", "Image": "app:1", "User": "1000:1000"},
+                {"Name": "log_router", "Image": "aws-for-fluent-bit:stable"},
+            ]
+        },
+        {"ExemptContainerNames": ["log_router"]},
+    ),
+    (
+        "Windows, ContainerAdministrator",
+        task_definition("ContainerAdministrator", windows=True),
+        None,
+    ),
+    ("Windows, ContainerUser", task_definition("ContainerUser", windows=True), None),
+    ("invalid configuration", task_definition("1000"), {"MinimumUid": "lots"}),
+]
+
+
+def main() -> None:
+    # cloudformation-cli-python-lib 2.1.20 calls the deprecated datetime.utcnow().
+    warnings.filterwarnings("ignore", "datetime.datetime.utcnow", DeprecationWarning)
+    print("Guardrails::ECS::NonRootUser, decided by handlers.hook (the Lambda entrypoint)\n")
+    for title, properties, configuration in CASES:
+        response = handlers.hook(hook_event(properties, configuration), None)
+        verdict = response["hookStatus"]
+        if "errorCode" in response:
+            verdict += f" ({response['errorCode']})"
+        print(f"{title:<52} {verdict}")
+        print(f"    {response['message']}")
+
+
+if __name__ == "__main__":
+    main()
