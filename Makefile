@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonrootuser/target_models \
 	docs/README.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
 
-.PHONY: help install generate check-generated validate lint unit demo test clean
+.PHONY: help install generate check-generated validate lint unit package demo test clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -51,10 +51,15 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# The zip `cfn submit` uploads, built offline with the venv's python3.12 and pip. Offline, cfn
+# first logs that it cannot load target info from AWS, then uses target-schemas/: expected.
+package: target-schemas/aws-ecs-taskdefinition.json
+	$(BIN)/cfn submit --dry-run --no-docker
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: lint validate check-generated unit
+test: lint validate check-generated unit package
 
 clean:
-	rm -rf build target-schemas rpdk.log *.zip .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf build target-schemas rpdk.log guardrails-ecs-nonrootuser.zip .pytest_cache .mypy_cache .ruff_cache .hypothesis

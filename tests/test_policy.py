@@ -364,9 +364,21 @@ def test_failure_message_fits_the_limit_and_counts_what_it_left_out() -> None:
 
 
 def test_message_limit_holds_even_when_one_violation_is_longer() -> None:
-    report = evaluate({"ContainerDefinitions": [_container("a" * 5000, "b" * 5000)]}, STRICT)
-    assert len(report.message(limit=120)) <= 120
+    report = evaluate({"ContainerDefinitions": [_container("a" * 5000, "0")]}, STRICT)
+    assert report.message(limit=120) == (
+        "1 of 1 container can run as root. ...and 1 more violation."
+    )
     assert len(report.message()) <= MESSAGE_LIMIT
+    assert report.message(limit=20) == "1 of 1 container can"
+
+
+def test_success_message_fits_the_limit_too() -> None:
+    properties = {"ContainerDefinitions": [_container(f"sidecar-{i:03}") for i in range(100)]}
+    message = evaluate(properties, Settings(exempt_container_names=("sidecar-*",))).message()
+    assert message.startswith("Checked 0 of 100 containers: all skipped. Skipped container")
+    assert len(message) <= MESSAGE_LIMIT
+    shown = message.count("Skipped container")
+    assert message.endswith(f"...and {100 - shown} more skipped containers.")
 
 
 def test_names_and_values_are_escaped_and_cut_in_messages() -> None:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -438,11 +439,11 @@ class Report:
     def message(self, limit: int = MESSAGE_LIMIT) -> str:
         """The one-line answer, at most ``limit`` characters."""
         if self.compliant:
-            return _fit(self._success_parts(), "", limit)
+            return _fit(self._success_parts(), "skipped container", limit)
         failures = self.failures
         noun = "container" if len(self.results) == 1 else "containers"
         head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}."
-        return _fit([head, *(r.describe() for r in failures)], "violations", limit)
+        return _fit([head, *(r.describe() for r in failures)], "violation", limit)
 
     def _success_parts(self) -> list[str]:
         if not self.results:
@@ -458,18 +459,20 @@ class Report:
         return [head, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
 
 
-def _fit(parts: list[str], what: str, limit: int) -> str:
-    """Join parts with spaces, dropping trailing parts (and saying how many) to fit ``limit``."""
-    text = parts[0][:limit]
-    for shown, part in enumerate(parts[1:], start=1):
-        left = len(parts) - shown
-        tail = f" ...and {left - 1} more {what or 'containers'}." if left > 1 else ""
-        if len(text) + 1 + len(part) + len(tail) <= limit:
-            text += " " + part
-            continue
-        tail = f" ...and {left} more {what or 'containers'}."
-        return text + tail if len(text) + len(tail) <= limit else text[: limit - len(tail)] + tail
-    return text
+def _fit(parts: list[str], noun: str, limit: int) -> str:
+    """Join ``parts`` with spaces; if that is over ``limit``, keep the first parts that fit
+    and say how many more there are (cutting the first part itself only as a last resort)."""
+    text = " ".join(parts)
+    if len(text) <= limit:
+        return text
+    # ends[k - 1] - 1 is the length of " ".join(parts[:k])
+    ends = list(itertools.accumulate(len(part) + 1 for part in parts))
+    for kept in range(len(parts) - 1, 0, -1):
+        left = len(parts) - kept
+        tail = f" ...and {left} more {noun}{'' if left == 1 else 's'}."
+        if ends[kept - 1] - 1 + len(tail) <= limit:
+            return " ".join(parts[:kept]) + tail
+    return text[:limit]
 
 
 def evaluate(properties: object, settings: Settings) -> Report:
