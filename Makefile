@@ -13,8 +13,14 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 STAMP := $(VENV)/.installed
 GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonrootuser/target_models \
 	docs/README.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
+PACKAGE := guardrails-ecs-nonrootuser.zip
+# Only the pinned, pure-Python wheels of requirements.txt go into the package (see there).
+PIP_LEAN := PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12
+# Stands in for the Lambda python3.12 runtime in tests: the standard library plus boto3.
+RUNTIME := .lambda-runtime
 
-.PHONY: help install generate check-generated validate lint unit package demo test clean
+.PHONY: help install generate check-generated validate lint unit package package-report contract \
+	demo test clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -27,6 +33,12 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON312) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(RUNTIME)/.installed: requirements-lambda-runtime.txt $(STAMP)
+	$(PYTHON312) -m venv --clear --without-pip $(RUNTIME)
+	$(BIN)/pip --python $(RUNTIME)/bin/python install --quiet --disable-pip-version-check \
+		--no-deps -r requirements-lambda-runtime.txt
 	touch $@
 
 target-schemas/aws-ecs-taskdefinition.json: $(STAMP)
@@ -48,18 +60,33 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
-
 # The zip `cfn submit` uploads, built offline with the venv's python3.12 and pip. Offline, cfn
 # first logs that it cannot load target info from AWS, then uses target-schemas/: expected.
-package: target-schemas/aws-ecs-taskdefinition.json
-	$(BIN)/cfn submit --dry-run --no-docker
+package: $(PACKAGE)
+
+$(PACKAGE): target-schemas/aws-ecs-taskdefinition.json requirements.txt schema.json .rpdk-config \
+		$(shell find src inputs -type f -not -path '*/__pycache__/*')
+	$(PIP_LEAN) $(BIN)/cfn submit --dry-run --no-docker
+
+package-report: $(PACKAGE)
+	$(BIN)/python scripts/package_report.py $(PACKAGE)
+
+# Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in.
+unit: $(PACKAGE) $(RUNTIME)/.installed
+	$(BIN)/pytest
+
+# The unmodified `cfn test` suite against the packaged hook, served by a local Lambda endpoint,
+# then the negative control: the same suite must fail against a hook that lets everything through.
+contract: $(PACKAGE) $(RUNTIME)/.installed
+	$(BIN)/python tests/run_contract.py
+	@echo "=== Negative control: the contract failures below are expected; the run checks them. ==="
+	$(BIN)/python tests/run_contract.py --permissive
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: lint validate check-generated unit package
+test: lint validate check-generated unit contract
 
 clean:
-	rm -rf build target-schemas rpdk.log guardrails-ecs-nonrootuser.zip .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf build target-schemas rpdk.log $(PACKAGE) $(RUNTIME) .pytest_cache .mypy_cache \
+		.ruff_cache .hypothesis

@@ -1,0 +1,133 @@
+"""The zip `cfn submit` uploads (built by `make package`), unpacked and run as Lambda would run it.
+
+The code is imported by an interpreter that stands in for the Lambda python3.12 runtime
+(.lambda-runtime/: the standard library plus boto3 and its dependencies) with nothing else on
+its path, so a dependency missing from the package fails these tests.
+"""
+
+import json
+import re
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hook_event import hook_event, task_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "guardrails-ecs-nonrootuser.zip"
+RUNTIME_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
+ENDPOINT = Path(__file__).resolve().parent / "lambda_endpoint.py"
+ENTRYPOINT = json.loads((ROOT / ".rpdk-config").read_text(encoding="utf-8"))["entrypoint"]
+UNPACKED_BUDGET = 3_000_000
+"""Bytes the unpacked Lambda code may take; the default build took about 28 MB."""
+
+
+@pytest.fixture(scope="module")
+def code(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The Lambda code (ResourceProvider.zip) unpacked into an empty directory."""
+    assert PACKAGE.is_file(), "build the package first: make package"
+    assert RUNTIME_PYTHON.is_file(), "create the runtime stand-in first: make package"
+    directory = tmp_path_factory.mktemp("task")
+    with zipfile.ZipFile(PACKAGE) as outer, outer.open("ResourceProvider.zip") as inner:
+        zipfile.ZipFile(inner).extractall(directory)
+    yield directory
+
+
+def pinned() -> dict[str, str]:
+    """Distribution name -> version, from requirements.txt."""
+    text = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    return {
+        name.lower().replace("-", "_"): version
+        for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.M)
+    }
+
+
+def run_in_runtime(code: Path, *args: str, stdin: str = "") -> str:
+    result = subprocess.run(
+        [str(RUNTIME_PYTHON), "-I", "-B", *args],  # -B: /var/task is read-only
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=code,
+        env={"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def invoke(code: Path, *events: dict[str, Any]) -> list[dict[str, Any]]:
+    args = [str(ENDPOINT), "invoke", "--code", str(code), "--entrypoint", ENTRYPOINT]
+    output = run_in_runtime(code, *args, stdin="".join(json.dumps(e) + "\n" for e in events))
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_runtime_stand_in_lacks_the_package_dependencies(code: Path) -> None:
+    # Guards the other tests: they pass only because the package itself carries what it needs.
+    probe = (
+        "import importlib.util as u; print([m for m in ('cloudformation_cli_python_lib', "
+        "'requests', 'guardrails_ecs_nonrootuser', 'boto3') if u.find_spec(m)])"
+    )
+    assert run_in_runtime(Path("/"), "-c", probe).strip() == "['boto3']"
+
+
+def test_entrypoint_and_its_dependencies_load_from_the_package(code: Path) -> None:
+    probe = (
+        "import sys; sys.path.insert(0, '.')\n"
+        "import guardrails_ecs_nonrootuser.handlers as h, cloudformation_cli_python_lib as l\n"
+        "import requests, boto3\n"
+        "for m in (h, l, requests, boto3): print(m.__file__)\n"
+        "print('setuptools' in sys.modules)\n"
+    )
+    handler, library, requests, boto3, setuptools = run_in_runtime(code, "-c", probe).split()
+    for path in (handler, library, requests):
+        assert Path(path).is_relative_to(code)
+    assert Path(boto3).is_relative_to(ROOT / ".lambda-runtime")
+    assert setuptools == "False"
+
+
+def test_packaged_hook_decides_through_the_lambda_entrypoint(code: Path) -> None:
+    compliant, root, group, windows, bad_config, other = invoke(
+        code,
+        hook_event(task_definition("1000:1000", "nonroot")),
+        hook_event(task_definition("1000", "0"), invocation_point="UPDATE_PRE_PROVISION"),
+        hook_event(task_definition("1000:0")),
+        hook_event(task_definition("ContainerAdministrator", windows=True)),
+        hook_event(task_definition("1000"), {"MinimumUid": "x"}),
+        hook_event({}, target="AWS::S3::Bucket"),
+    )
+    assert compliant["hookStatus"] == "SUCCESS"
+    assert compliant["annotations"][1]["status"] == "PASSED"
+    assert (root["errorCode"], group["errorCode"]) == ("NonCompliant", "NonCompliant")
+    assert 'container "app1" (#1) User "0": uid 0 is root' in root["message"]
+    assert windows["errorCode"] == "NonCompliant"
+    assert bad_config["errorCode"] == "InvalidTypeConfiguration"
+    assert other["errorCode"] == "UnsupportedTarget"
+
+
+def test_package_contains_only_the_pinned_distributions_and_the_hook(code: Path) -> None:
+    found = {}
+    recorded = set()
+    for record in code.glob("*.dist-info/RECORD"):
+        name, _, version = record.parent.name.removesuffix(".dist-info").partition("-")
+        found[name.lower()] = version
+        for line in record.read_text(encoding="utf-8").splitlines():
+            # console scripts are recorded relative to site-packages ("../../bin/idna")
+            recorded.add(re.sub(r"^(\.\./)+", "", line.split(",")[0]))
+    assert found == pinned()
+    files = {str(path.relative_to(code)) for path in code.rglob("*") if path.is_file()}
+    ours = {f for f in files if f.startswith("guardrails_ecs_nonrootuser/")}
+    assert ours == {
+        str(path.relative_to(ROOT / "src"))
+        for path in (ROOT / "src" / "guardrails_ecs_nonrootuser").rglob("*.py")
+    }
+    assert files - ours <= recorded
+    assert not any(f.endswith((".so", ".pyd", ".dylib")) for f in files)
+
+
+def test_package_is_lean(code: Path) -> None:
+    size = sum(path.stat().st_size for path in code.rglob("*") if path.is_file())
+    assert size <= UNPACKED_BUDGET
