@@ -110,6 +110,27 @@ class Rule(enum.Enum):
     WINDOWS_ADMIN_USER = "windows-admin-user"
 
 
+RULE_SUMMARIES = {
+    Rule.MISSING_USER: "User is not set (or its user part is empty), so the image's default "
+    "user applies: root unless the image sets another, which cannot be verified at deploy time.",
+    Rule.MALFORMED_USER: "User is not a well-formed user spec: not a string or whole number, "
+    "whitespace or non-printable characters, more than one ':', or an empty group after ':'.",
+    Rule.ROOT_USER: "The user part is uid 0 (0, 00, +0, -0) or the name root, in any case.",
+    Rule.UID_OUT_OF_RANGE: f"The numeric uid is negative or above {MAX_ID}.",
+    Rule.UID_BELOW_MINIMUM: "The numeric uid is below the configured MinimumUid.",
+    Rule.NAMED_USER: "RequireNumericUser is set and the user part is a name, which the image's "
+    "/etc/passwd may map to uid 0.",
+    Rule.GID_OUT_OF_RANGE: f"The numeric gid is negative or above {MAX_ID}.",
+    Rule.ROOT_GROUP: "The group part is gid 0 or the name root, in any case, and AllowRootGroup "
+    "is not set.",
+    Rule.WINDOWS_MISSING_USER: "A Windows container sets no User, so the image's default user "
+    "applies: ContainerAdministrator in Windows Server Core images.",
+    Rule.WINDOWS_ADMIN_USER: "A Windows container's User is an administrator account "
+    "(ContainerAdministrator, Administrator, SYSTEM).",
+}
+"""One sentence per rule, for reports that describe their rules (SARIF)."""
+
+
 class WindowsMode(enum.Enum):
     ENFORCE_NON_ADMIN = "ENFORCE_NON_ADMIN"
     SKIP = "SKIP"

@@ -1,0 +1,189 @@
+"""`ecs-nonroot check`: the hook's decision over CloudFormation templates, before deploying them.
+
+Reads YAML and JSON templates (files, directories searched recursively, or - for standard
+input), checks every AWS::ECS::TaskDefinition with the hook's own policy and prints the result as
+text, JSON or SARIF. Exit codes: 0 nothing can run as root, 1 a container can run as root or
+cannot be verified, 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .policy import ConfigError, Settings
+from .report import EXIT_USAGE, exit_code, render_json, render_sarif, render_text
+from .scan import FileReport, Options, check_file
+
+SUFFIXES = (".yaml", ".yml", ".json", ".template")
+PARALLEL_FROM = 16
+"""With at least this many files, templates are checked in parallel on every core."""
+
+_FLAGS = {
+    "allow_root_group": "AllowRootGroup",
+    "require_numeric_user": "RequireNumericUser",
+    "minimum_uid": "MinimumUid",
+    "windows_containers": "WindowsContainers",
+    "exempt_container_names": "ExemptContainerNames",
+    "exempt_images": "ExemptImages",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command != "check":
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        options = _options(args)
+        paths = list(_expand(args.paths))
+    except (ConfigError, OSError, ValueError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    reports = _check_all(paths, options, args.jobs)
+    if args.format == "json":
+        output = render_json(reports)
+    elif args.format == "sarif":
+        output = render_sarif(reports, _version())
+    else:
+        output = render_text(reports)
+    print(output)
+    return exit_code(reports)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecs-nonroot",
+        description="Check that no container of an ECS task definition can run as root.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="check")
+    check = commands.add_parser(
+        "check",
+        help="check CloudFormation templates",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="template, directory, or -")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the hook's type configuration (JSON): its Properties object, or a whole "
+        "CloudFormationConfiguration document as given to set-type-configuration",
+    )
+    check.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable); otherwise its Default is used",
+    )
+    check.add_argument(
+        "--unresolved",
+        choices=("fail", "warn"),
+        default="fail",
+        help="a User that cannot be resolved from the template fails (default) or only warns",
+    )
+    check.add_argument("--allow-root-group", action=argparse.BooleanOptionalAction, default=None)
+    check.add_argument(
+        "--require-numeric-user", action=argparse.BooleanOptionalAction, default=None
+    )
+    check.add_argument("--minimum-uid", metavar="N")
+    check.add_argument("--windows-containers", choices=("ENFORCE_NON_ADMIN", "SKIP"))
+    check.add_argument(
+        "--exempt-container-name",
+        dest="exempt_container_names",
+        action="append",
+        metavar="GLOB",
+    )
+    check.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
+    check.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for large trees"
+    )
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
+    properties: dict[str, Any] = dict(_read_config(args.config)) if args.config else {}
+    for flag, key in _FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            properties[key] = value
+    parameters = {}
+    for item in args.parameter:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise ValueError(f"--parameter wants NAME=VALUE, got {item!r}")
+        parameters[name] = value
+    return Options(Settings.from_mapping(properties), parameters, args.unresolved == "warn")
+
+
+def _read_config(path: str) -> Any:
+    import json
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    if isinstance(document, dict) and "CloudFormationConfiguration" in document:
+        try:
+            return document["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"{path}: no CloudFormationConfiguration.HookConfiguration.Properties"
+            ) from None
+    return document
+
+
+def _expand(paths: Sequence[str]) -> Iterator[str]:
+    for path in paths:
+        if path == "-" or Path(path).is_file():
+            yield path
+        elif Path(path).is_dir():
+            yield from sorted(_walk(path))
+        else:
+            raise OSError(f"{path}: no such file or directory")
+
+
+def _walk(directory: str) -> Iterator[str]:
+    for root, folders, files in os.walk(directory):
+        folders[:] = [f for f in folders if not f.startswith(".") and f != "node_modules"]
+        for name in files:
+            if name.lower().endswith(SUFFIXES):
+                yield os.path.join(root, name)
+
+
+def _check_all(paths: list[str], options: Options, jobs: int) -> list[FileReport]:
+    workers = min(jobs, len(paths))
+    if workers < 2 or len(paths) < PARALLEL_FROM:
+        return [_check_path(path, options) for path in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        chunk = max(1, len(paths) // (workers * 8))
+        return list(pool.map(partial(_check_path, options=options), paths, chunksize=chunk))
+
+
+def _check_path(path: str, options: Options) -> FileReport:
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as error:
+        return FileReport(path, "error", f"cannot read: {error.strerror or error}")
+    return check_file(path, data, options)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("guardrails-ecs-nonrootuser")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

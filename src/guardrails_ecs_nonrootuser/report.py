@@ -1,0 +1,227 @@
+"""The command's output: file reports as text, JSON or SARIF 2.1.0, and the exit code.
+
+Exit codes: 0 when nothing can run as root (notes and warnings allowed), 1 when a container can
+run as root or cannot be verified, 2 when the command was misused or an input could not be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import quote as uri_quote
+
+from .policy import RULE_SUMMARIES
+from .scan import (
+    INVALID_TASK_DEFINITION,
+    UNQUOTED_YAML11,
+    UNRESOLVED_VALUE,
+    FileReport,
+    Finding,
+)
+
+EXIT_COMPLIANT, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+TOOL = "ecs-nonroot"
+DOCUMENTATION = "https://github.com/guardrails-hooks/guardrails-ecs-nonrootuser/blob/main/README.md"
+RULES: dict[str, tuple[str, str]] = {
+    **{rule.value: (summary, "error") for rule, summary in RULE_SUMMARIES.items()},
+    UNRESOLVED_VALUE: (
+        "A value the check needs (User, ContainerDefinitions, RuntimePlatform) cannot be "
+        "resolved from the template: it comes from Fn::GetAtt, Fn::ImportValue, SSM, or a "
+        "parameter with no value. Pass --parameter NAME=VALUE or use a literal.",
+        "error",
+    ),
+    INVALID_TASK_DEFINITION: (
+        "The task definition's properties do not have the shape ECS requires.",
+        "error",
+    ),
+    UNQUOTED_YAML11: (
+        "An unquoted User that YAML 1.1 loaders read as a number or boolean rather than the text "
+        "written (1000:50 becomes 60050); it is checked as written. Quote it.",
+        "note",
+    ),
+}
+
+
+def exit_code(reports: Sequence[FileReport]) -> int:
+    if any(report.status == "error" for report in reports):
+        return EXIT_USAGE
+    if any(finding.level == "error" for finding in _findings(reports)):
+        return EXIT_VIOLATIONS
+    return EXIT_COMPLIANT
+
+
+def _findings(reports: Sequence[FileReport]) -> list[Finding]:
+    return [
+        finding
+        for report in reports
+        for task_definition in report.task_definitions
+        for finding in task_definition.findings
+    ]
+
+
+def render_text(reports: Sequence[FileReport]) -> str:
+    lines = []
+    for report in reports:
+        if report.status != "checked":
+            lines.append(f"{report.path}: {report.status}: {report.note}")
+            continue
+        findings = [f for t in report.task_definitions for f in t.findings]
+        for finding in findings:
+            where = f"{report.path}:{finding.line}" if finding.line else report.path
+            lines.append(
+                f"{where}: {finding.level} [{finding.rule}] {finding.logical_id}: {finding.message}"
+            )
+        if not any(finding.level == "error" for finding in findings):
+            count = sum(len(t.containers) for t in report.task_definitions)
+            lines.append(
+                f"{report.path}: OK ({_plural(len(report.task_definitions), 'task definition')}, "
+                f"{_plural(count, 'container')})"
+            )
+    lines.append(_summary(reports))
+    return "\n".join(lines)
+
+
+def _summary(reports: Sequence[FileReport]) -> str:
+    checked = [r for r in reports if r.status == "checked"]
+    skipped = sum(r.status == "skipped" for r in reports)
+    unreadable = sum(r.status == "error" for r in reports)
+    task_definitions = [t for r in checked for t in r.task_definitions]
+    containers = sum(len(t.containers) for t in task_definitions)
+    levels = [finding.level for finding in _findings(reports)]
+    counts = ", ".join(
+        _plural(levels.count(level), level) for level in ("error", "warning", "note")
+    )
+    return (
+        f"{_plural(len(checked), 'template')} checked ({skipped} skipped, {unreadable} "
+        f"unreadable): {_plural(len(task_definitions), 'task definition')}, "
+        f"{_plural(containers, 'container')}; {counts}."
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def render_json(reports: Sequence[FileReport]) -> str:
+    document = {
+        "files": [
+            {
+                "path": report.path,
+                "status": report.status,
+                **({"note": report.note} if report.note else {}),
+                "taskDefinitions": [
+                    {
+                        "logicalId": t.logical_id,
+                        "line": t.line,
+                        "containers": [
+                            {"index": c.index, "name": c.name, "verdict": c.verdict}
+                            for c in t.containers
+                        ],
+                        "findings": [_finding_json(f) for f in t.findings],
+                    }
+                    for t in report.task_definitions
+                ],
+            }
+            for report in reports
+        ],
+        "summary": _summary(reports),
+        "exitCode": exit_code(reports),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "level": finding.level,
+        "message": finding.message,
+        "line": finding.line,
+        "container": finding.container,
+    }
+
+
+def render_sarif(reports: Sequence[FileReport], version: str) -> str:
+    rule_ids = list(RULES)
+    results = []
+    for report in reports:
+        for task_definition in report.task_definitions:
+            for finding in task_definition.findings:
+                location: dict[str, Any] = {
+                    "physicalLocation": {"artifactLocation": _artifact(report.path)},
+                    "logicalLocations": [{"name": finding.logical_id, "kind": "resource"}],
+                }
+                if finding.line:
+                    location["physicalLocation"]["region"] = {"startLine": finding.line}
+                results.append(
+                    {
+                        "ruleId": finding.rule,
+                        "ruleIndex": rule_ids.index(finding.rule),
+                        "level": finding.level,
+                        "message": {"text": finding.message},
+                        "locations": [location],
+                    }
+                )
+    notifications = [
+        {
+            "level": "error" if report.status == "error" else "note",
+            "message": {"text": f"{report.path}: {report.note}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}],
+        }
+        for report in reports
+        if report.status != "checked"
+    ]
+    rules = [
+        {
+            "id": rule_id,
+            "name": "".join(part.capitalize() for part in rule_id.split("-")),
+            "shortDescription": {"text": summary.split(". ")[0].rstrip(".") + "."},
+            "fullDescription": {"text": summary},
+            "help": {
+                "text": summary,
+                "markdown": f"{summary} See the [decision table]({_help(rule_id)}).",
+            },
+            "helpUri": _help(rule_id),
+            "defaultConfiguration": {"level": level},
+        }
+        for rule_id, (summary, level) in RULES.items()
+    ]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": TOOL,
+                        "version": version,
+                        "informationUri": DOCUMENTATION,
+                        "rules": rules,
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": exit_code(reports) != EXIT_USAGE,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _help(rule_id: str) -> str:
+    anchor = "decision-table" if rule_id in _POLICY_RULES else "checking-templates"
+    return f"{DOCUMENTATION}#{anchor}"
+
+
+_POLICY_RULES = frozenset(rule.value for rule in RULE_SUMMARIES)
+
+
+def _artifact(path: str) -> dict[str, str]:
+    if path == "-":
+        return {"uri": "stdin"}
+    return {"uri": uri_quote(PurePath(path).as_posix())}
