@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    properties: dict[str, Any] = dict(_read_config(args.config)) if args.config else {}
+    properties: dict[str, Any] = dict(read_config(args.config)) if args.config else {}
     for flag, key in _FLAGS.items():
         value = getattr(args, flag)
         if value is not None:
@@ -125,7 +125,7 @@ def _options(args: argparse.Namespace) -> Options:
     return Options(Settings.from_mapping(properties), parameters, args.unresolved == "warn")
 
 
-def _read_config(path: str) -> Any:
+def read_config(path: str) -> Any:
     import json
 
     try:

@@ -1,0 +1,96 @@
+"""ecs-nonroot's findings as cfn-lint rules, so cfn-lint and its editor integrations show them.
+
+    cfn-lint --append-rules guardrails_ecs_nonrootuser.cfn_lint_rule template.yaml
+
+E9101 reports containers that can run as root or cannot be verified, W9101 unverifiable values
+when ``unresolved`` is ``warn``, I9101 unquoted values YAML 1.1 loaders misread. The check is
+the command's own (``scan.check_file``) on the same file, so both report the same findings.
+Options, set on E9101 (``--configure-rule E9101:config=hook-config.json``):
+
+- ``config``: the hook's type configuration (JSON), as for ``ecs-nonroot check --config``;
+- ``unresolved``: ``fail`` (default) or ``warn``;
+- ``parameters``: ``NAME=VALUE`` template parameter values, as ``--parameter``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
+
+from .cli import read_config
+from .policy import Settings
+from .report import DOCUMENTATION
+from .scan import Options, check_file
+
+
+class NonRootUser(CloudFormationLintRule):
+    id = "E9101"
+    shortdesc = "ECS containers must not be able to run as root"
+    description = (
+        "Every container of an AWS::ECS::TaskDefinition must set a User that is not root "
+        "(uid 0, the name root, or the root group), decided as the container runtime resolves "
+        "it; for Windows, not an administrator account. Values the template cannot resolve fail."
+    )
+    source_url = f"{DOCUMENTATION}#decision-table"
+    tags = ["resources", "ecs", "security"]  # noqa: RUF012  (the base class declares it so)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config_definition = {
+            "config": {"default": "", "type": "string"},
+            "unresolved": {"default": "fail", "type": "string"},
+            "parameters": {"default": [], "type": "list", "itemtype": "string"},
+        }
+        self.configure()
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        options = Options(
+            Settings.from_mapping(
+                read_config(self.config["config"]) if self.config["config"] else None
+            ),
+            dict(item.partition("=")[::2] for item in self.config["parameters"]),
+            self.config["unresolved"] == "warn",
+        )
+        path = Path(cfn.filename) if cfn.filename else None
+        if path is not None and path.is_file():
+            data = path.read_bytes()
+        else:
+            data = json.dumps(cfn.template, default=str).encode("utf-8")
+        report = check_file(str(path), data, options)
+        levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
+        matches = []
+        for task_definition in report.task_definitions:
+            for finding in task_definition.findings:
+                where: list[str | int] = ["Resources", finding.logical_id]
+                if finding.container is not None:
+                    where += ["Properties", "ContainerDefinitions", finding.container]
+                extra: dict[str, Any] = {"rule": levels[finding.level]}
+                if finding.line:
+                    extra["location"] = (finding.line - 1, 0, finding.line - 1, 0)
+                matches.append(RuleMatch(where, f"[{finding.rule}] {finding.message}", **extra))
+        return matches
+
+
+class UnverifiableValue(CloudFormationLintRule):
+    id = "W9101"
+    shortdesc = "ECS container User cannot be verified from the template"
+    description = (
+        "A User (or the task definition's shape) comes from a value the template does not "
+        "determine; reported by E9101 when its unresolved option is warn."
+    )
+    source_url = f"{DOCUMENTATION}#checking-templates"
+    tags = ["resources", "ecs", "security"]  # noqa: RUF012  (the base class declares it so)
+
+
+class UnquotedYaml11Value(CloudFormationLintRule):
+    id = "I9101"
+    shortdesc = "Unquoted ECS container User that YAML 1.1 misreads"
+    description = (
+        "An unquoted User such as 1000:50 is a base-60 number to YAML 1.1 loaders; quote it. "
+        "Reported by E9101."
+    )
+    source_url = f"{DOCUMENTATION}#checking-templates"
+    tags = ["resources", "ecs"]  # noqa: RUF012  (the base class declares it so)

@@ -1,0 +1,266 @@
+"""`ecs-nonroot check` over fixture templates whose logical ids name the expected verdict."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from guardrails_ecs_nonrootuser.cli import main
+from guardrails_ecs_nonrootuser.policy import Rule
+from guardrails_ecs_nonrootuser.scan import UNQUOTED_YAML11, UNRESOLVED_VALUE
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "templates"
+SCENARIOS = FIXTURES / "scenarios.yaml"
+SARIF_SCHEMA = ROOT / ".cache" / "sarif-schema-2.1.0.json"
+EXEMPT = ["--exempt-container-name", "log_router"]
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["check", *args])
+    return code, capsys.readouterr().out
+
+
+def check_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    code, out = check(capsys, *args, "--format", "json")
+    return code, json.loads(out)
+
+
+def task_definitions(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Logical id -> its findings, over every file in the report."""
+    return {t["logicalId"]: t["findings"] for f in document["files"] for t in f["taskDefinitions"]}
+
+
+def with_level(document: dict[str, Any], level: str) -> set[str]:
+    return {
+        logical_id
+        for logical_id, findings in task_definitions(document).items()
+        if any(finding["level"] == level for finding in findings)
+    }
+
+
+def test_scenarios_fail_exactly_the_ids_named_fail_or_unresolved(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, document = check_json(capsys, str(SCENARIOS), *EXEMPT)
+    ids = set(task_definitions(document))
+    assert len(ids) == 46
+    assert with_level(document, "error") == {i for i in ids if i.startswith(("Fail", "Unresolved"))}
+    assert with_level(document, "note") == {
+        "PassUnquotedBase60WithNote",
+        "FailRootGroupUnquotedBase60",
+    }
+    assert code == 1
+
+
+def test_fixtures_cover_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    rules = set()
+    for extra in ([], ["--require-numeric-user", "--minimum-uid", "1010"]):
+        _, document = check_json(capsys, str(FIXTURES), *EXEMPT, *extra)
+        rules |= {f["rule"] for findings in task_definitions(document).values() for f in findings}
+    assert rules == {rule.value for rule in Rule} | {UNRESOLVED_VALUE, UNQUOTED_YAML11}
+
+
+def test_strict_flags_fail_named_users_and_low_uids(capsys: pytest.CaptureFixture[str]) -> None:
+    _, document = check_json(
+        capsys, str(SCENARIOS), *EXEMPT, "--require-numeric-user", "--minimum-uid", "1010"
+    )
+    found = {
+        (logical_id, f["rule"])
+        for logical_id, findings in task_definitions(document).items()
+        for f in findings
+    }
+    assert ("PassNamedUser", "named-user") in found
+    assert ("PassLeadingZerosUid", "uid-below-minimum") in found
+    assert ("PassNumericUser", "uid-below-minimum") not in found
+
+
+def test_unresolved_values_only_warn_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    _, document = check_json(capsys, str(SCENARIOS), *EXEMPT, "--unresolved", "warn")
+    ids = set(task_definitions(document))
+    assert with_level(document, "warning") == {i for i in ids if i.startswith("Unresolved")}
+    assert with_level(document, "error") == {i for i in ids if i.startswith("Fail")}
+
+
+def test_parameters_override_defaults_and_give_pseudo_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, document = check_json(
+        capsys,
+        str(SCENARIOS),
+        *EXEMPT,
+        "--parameter",
+        "RootUser=1000",
+        "--parameter",
+        "AWS::Region=us-east-1",
+        "--parameter",
+        "SsmUser=2000",
+    )
+    findings = task_definitions(document)
+    assert findings["FailRefParameterDefaultRoot"] == []
+    assert findings["UnresolvedSsmParameter"] == []
+    assert [f["rule"] for f in findings["UnresolvedFindInMapByRegion"]] == ["root-user"]
+
+
+def test_finding_line_is_the_offending_container(capsys: pytest.CaptureFixture[str]) -> None:
+    _, document = check_json(capsys, str(SCENARIOS), *EXEMPT)
+    lines = SCENARIOS.read_text(encoding="utf-8").splitlines()
+    (finding,) = task_definitions(document)["FailSidecarWithoutUser"]
+    assert lines[finding["line"] - 1].strip() == "- Name: sidecar"
+    assert finding["container"] == 1
+
+
+def test_configuration_file_as_properties_or_whole_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    properties = {"AllowRootGroup": "true", "ExemptContainerNames": ["log_router"]}
+    whole = {"CloudFormationConfiguration": {"HookConfiguration": {"Properties": properties}}}
+    results = []
+    for name, content in (("properties.json", properties), ("whole.json", whole)):
+        config = tmp_path / name
+        config.write_text(json.dumps(content), encoding="utf-8")
+        _, document = check_json(capsys, str(SCENARIOS), "--config", str(config))
+        results.append(with_level(document, "error"))
+    assert results[0] == results[1]
+    assert "FailRootGroupNumeric" not in results[0]
+    assert "FailSidecarWithoutUser" in results[0]
+
+
+def test_flags_override_the_configuration_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"AllowRootGroup": True}), encoding="utf-8")
+    _, document = check_json(
+        capsys, str(SCENARIOS), "--config", str(config), "--no-allow-root-group"
+    )
+    assert "FailRootGroupNumeric" in with_level(document, "error")
+
+
+def test_directories_are_searched_and_other_files_skipped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out = check(capsys, str(FIXTURES), *EXEMPT)
+    assert f"{FIXTURES / 'docker-compose.yaml'}: skipped: not a CloudFormation template" in out
+    assert "NonRootStack.template.json:35: error [root-group] FailCdkTaskDef5E6F7A8B" in out
+    assert "PassCdkTaskDef" not in out
+    assert out.splitlines()[-1].startswith("2 templates checked (1 skipped, 0 unreadable)")
+    assert code == 1
+
+
+def test_standard_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = (
+        b'{"Resources": {"T": {"Type": "AWS::ECS::TaskDefinition", "Properties": '
+        b'{"ContainerDefinitions": [{"Name": "a", "User": "0"}]}}}}'
+    )
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(template)))
+    code, out = check(capsys, "-")
+    assert out.startswith('-:1: error [root-user] T: Violation: container "a" (#0) User "0"')
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "code"),
+    [
+        pytest.param(
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            '      ContainerDefinitions: [{Name: a, User: "1000:1000"}]\n',
+            [],
+            0,
+            id="compliant",
+        ),
+        pytest.param("Resources: {T: {Type: X}}\n", [], 0, id="no-task-definitions"),
+        pytest.param("Resources: [1, 2\nx: }", [], 2, id="unreadable-yaml"),
+        pytest.param(b"\xff\xfe", [], 2, id="not-utf-8"),
+        pytest.param("Resources: {}\n", ["--minimum-uid", "0"], 2, id="invalid-setting"),
+        pytest.param("Resources: {}\n", ["--parameter", "novalue"], 2, id="bad-parameter"),
+        pytest.param("Resources: {}\n", ["--config", "/nonexistent.json"], 2, id="no-config"),
+    ],
+)
+def test_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: str | bytes,
+    args: list[str],
+    code: int,
+) -> None:
+    template = tmp_path / "template.yaml"
+    if isinstance(content, bytes):
+        template.write_bytes(content)
+    else:
+        template.write_text(content, encoding="utf-8")
+    assert main(["check", str(template), *args]) == code
+    captured = capsys.readouterr()
+    if code == 2:
+        assert "error" in captured.out + captured.err
+
+
+def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "/no/such/template.yaml"]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_invalid_setting_names_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["check", str(SCENARIOS), "--windows-containers", "SKIP", "--minimum-uid", "x"]) == 2
+    )
+    assert "Invalid type configuration: MinimumUid" in capsys.readouterr().err
+
+
+def test_many_files_are_checked_in_parallel_with_the_same_result(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for index in range(40):
+        shutil.copy(
+            SCENARIOS if index % 2 else FIXTURES / "docker-compose.yaml",
+            tmp_path / f"t{index:02}.yaml",
+        )
+    outputs = [check(capsys, str(tmp_path), *EXEMPT, "--jobs", jobs) for jobs in ("1", "2")]
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1].splitlines()[-1].startswith("20 templates checked (20 skipped")
+
+
+def test_sarif_is_valid_against_the_official_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert SARIF_SCHEMA.is_file(), "fetch the SARIF schema first: make test"
+    code, out = check(capsys, str(FIXTURES), *EXEMPT, "--format", "sarif")
+    document = json.loads(out)
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))).validate(
+        document
+    )
+    (run,) = document["runs"]
+    rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert {result["ruleId"] for result in run["results"]} <= set(rule_ids)
+    result = next(r for r in run["results"] if r["ruleId"] == "root-group")
+    location = result["locations"][0]
+    assert location["physicalLocation"]["region"]["startLine"] > 0
+    assert location["logicalLocations"][0]["name"]
+    assert run["invocations"][0]["toolExecutionNotifications"][0]["level"] == "note"
+    assert code == 1
+
+
+def test_module_entry_point_and_help_document_exit_codes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "guardrails_ecs_nonrootuser", "check", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    assert "Exit codes: 0 nothing can run as root" in " ".join(result.stdout.split())
+    result = subprocess.run(
+        [sys.executable, "-m", "guardrails_ecs_nonrootuser", "check", str(SCENARIOS)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "[root-user] FailRootUserZero" in result.stdout
