@@ -249,7 +249,11 @@ def _nth_child(tree: Any, node: int, index: int) -> int:
 
 
 def _text(view: Any) -> str:
-    return str(view, "utf-8")
+    """A scalar's text. Escapes such as "\\ud800" decode to lone surrogates, kept as such."""
+    try:
+        return str(view, "utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return str(view, "utf-8", "replace")
 
 
 class _PyBuffer(ctypes.Structure):

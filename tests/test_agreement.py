@@ -1,0 +1,122 @@
+"""The hook and the command decide alike: one shared corpus, driven through both.
+
+Every User value from the policy's tables (as CloudFormation sends it: a string, or absent) is put
+into task definitions under several configurations. The hook gets them through its Lambda
+entrypoint; the command gets them as a JSON template and as a YAML template. Each container's
+verdict and each task definition's outcome must match.
+"""
+
+import json
+from typing import Any
+
+import pytest
+from hook_event import hook_event
+from test_policy import LINUX_CASES, WINDOWS_CASES
+
+from guardrails_ecs_nonrootuser import handlers
+from guardrails_ecs_nonrootuser.policy import Settings
+from guardrails_ecs_nonrootuser.scan import FileReport, Options, check_file
+
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "allow-root-group": {"AllowRootGroup": "true"},
+    "numeric-users-from-1010": {"RequireNumericUser": True, "MinimumUid": "1010"},
+    "skip-windows": {"WindowsContainers": "SKIP"},
+    "exemptions": {"ExemptContainerNames": ["sidecar*"], "ExemptImages": ["*fluent-bit*"]},
+}
+USERS = sorted(
+    {value for _, value, _, _ in LINUX_CASES if isinstance(value, str)}
+    | {value for _, value, _ in WINDOWS_CASES if isinstance(value, str)}
+)
+ANNOTATION_VERDICTS = {"PASSED": "PASS", "FAILED": "FAIL", "SKIPPED": "SKIP"}
+
+
+def corpus() -> dict[str, dict[str, Any]]:
+    """Task definitions of at most 10 containers (the ECS limit) covering every value."""
+    values: list[Any] = [None, *USERS]
+    task_definitions = {}
+    for platform in ("Linux", "Windows"):
+        for start in range(0, len(values), 8):
+            containers = []
+            for offset, user in enumerate(values[start : start + 8]):
+                container = {"Name": f"app{offset}", "Image": "registry.example/app:1"}
+                if user is not None:
+                    container["User"] = user
+                containers.append(container)
+            containers.append({"Name": "sidecar", "Image": "registry.example/agent:1"})
+            containers.append({"Name": "logs", "Image": "public.ecr.aws/fluent-bit:2"})
+            properties: dict[str, Any] = {"ContainerDefinitions": containers}
+            if platform == "Windows":
+                properties["RuntimePlatform"] = {
+                    "OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"
+                }
+            task_definitions[f"{platform}{start:03}"] = properties
+    return task_definitions
+
+
+def as_json(task_definitions: dict[str, dict[str, Any]]) -> bytes:
+    resources = {
+        name: {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
+        for name, properties in task_definitions.items()
+    }
+    return json.dumps({"Resources": resources}, indent=1).encode("utf-8")
+
+
+def as_yaml(task_definitions: dict[str, dict[str, Any]]) -> bytes:
+    """Block-style YAML; every scalar double-quoted (JSON string escapes are YAML escapes)."""
+    lines = ["Resources:"]
+    for name, properties in task_definitions.items():
+        lines += [f"  {name}:", "    Type: AWS::ECS::TaskDefinition", "    Properties:"]
+        platform = properties.get("RuntimePlatform")
+        if platform:
+            family = json.dumps(platform["OperatingSystemFamily"])
+            lines += ["      RuntimePlatform:", f"        OperatingSystemFamily: {family}"]
+        lines.append("      ContainerDefinitions:")
+        for container in properties["ContainerDefinitions"]:
+            items = [f"{key}: {json.dumps(value)}" for key, value in container.items()]
+            lines.append("        - " + items[0])
+            lines += ["          " + item for item in items[1:]]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def hook_verdicts(
+    properties: dict[str, Any], configuration: dict[str, Any]
+) -> tuple[str, list[str]]:
+    response = handlers.hook(hook_event(properties, configuration), None)
+    return response["hookStatus"], [
+        ANNOTATION_VERDICTS[a["status"]] for a in response["annotations"]
+    ]
+
+
+def command_verdicts(report: FileReport) -> dict[str, tuple[str, list[str]]]:
+    assert report.status == "checked", report.note
+    return {
+        t.logical_id: (
+            "FAILED" if any(f.level == "error" for f in t.findings) else "SUCCESS",
+            [c.verdict for c in t.containers],
+        )
+        for t in report.task_definitions
+    }
+
+
+@pytest.mark.parametrize("render", [as_json, as_yaml], ids=["json", "yaml"])
+@pytest.mark.parametrize("configuration", list(CONFIGURATIONS), ids=list(CONFIGURATIONS))
+def test_hook_and_command_agree_on_every_container(render: Any, configuration: str) -> None:
+    properties = CONFIGURATIONS[configuration]
+    task_definitions = corpus()
+    options = Options(Settings.from_mapping(properties))
+    from_command = command_verdicts(check_file("corpus", render(task_definitions), options))
+    from_hook = {
+        name: hook_verdicts(definition, properties) for name, definition in task_definitions.items()
+    }
+    assert from_command == from_hook
+    outcomes = {status for status, _ in from_hook.values()}
+    verdicts = {v for _, container_verdicts in from_hook.values() for v in container_verdicts}
+    assert "FAILED" in outcomes
+    assert {"PASS", "FAIL"} <= verdicts
+    assert ("SKIP" in verdicts) == (configuration in ("skip-windows", "exemptions"))
+
+
+def test_corpus_is_broad() -> None:
+    assert len(USERS) > 60
+    assert any(not value.isprintable() for value in USERS)
