@@ -18,6 +18,10 @@ PACKAGE := guardrails-ecs-nonrootuser.zip
 PIP_LEAN := PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12
 # Stands in for the Lambda python3.12 runtime in tests: the standard library plus boto3.
 RUNTIME := .lambda-runtime
+# The official SARIF 2.1.0 JSON schema (rtm.5), as shipped in Microsoft's @microsoft/jest-sarif.
+SARIF_SCHEMA := .cache/sarif-schema-2.1.0.json
+SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
+SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
 	demo test clean
@@ -40,6 +44,14 @@ $(RUNTIME)/.installed: requirements-lambda-runtime.txt $(STAMP)
 	$(BIN)/pip --python $(RUNTIME)/bin/python install --quiet --disable-pip-version-check \
 		--no-deps -r requirements-lambda-runtime.txt
 	touch $@
+
+$(SARIF_SCHEMA):
+	mkdir -p .cache/npm
+	cd .cache/npm && npm pack --silent $(SARIF_NPM) > /dev/null
+	tar -xzf .cache/npm/microsoft-jest-sarif-1.0.0-beta.0.tgz -C .cache/npm \
+		package/lib/schemas/sarif-2.1.0-rtm.5.json
+	echo "$(SARIF_SHA256)  .cache/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json" | sha256sum -c --quiet
+	cp .cache/npm/package/lib/schemas/sarif-2.1.0-rtm.5.json $@
 
 target-schemas/aws-ecs-taskdefinition.json: $(STAMP)
 	$(BIN)/python scripts/target_schema.py target-schemas
@@ -72,7 +84,7 @@ package-report: $(PACKAGE)
 	$(BIN)/python scripts/package_report.py $(PACKAGE)
 
 # Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in.
-unit: $(PACKAGE) $(RUNTIME)/.installed
+unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA)
 	$(BIN)/pytest
 
 # The unmodified `cfn test` suite against the packaged hook, served by a local Lambda endpoint,
@@ -88,5 +100,5 @@ demo: $(STAMP)
 test: lint validate check-generated unit contract
 
 clean:
-	rm -rf build target-schemas rpdk.log $(PACKAGE) $(RUNTIME) .pytest_cache .mypy_cache \
+	rm -rf build target-schemas rpdk.log $(PACKAGE) $(RUNTIME) .cache .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis

@@ -1,6 +1,10 @@
-"""Show the hook deciding on sample task definitions through its real Lambda entrypoint."""
+"""Show the hook deciding on sample task definitions through its real Lambda entrypoint, then
+the same policy as a command over the templates in examples/."""
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 from hook_event import hook_event, task_definition
@@ -52,6 +56,13 @@ def main() -> None:
             verdict += f" ({response['errorCode']})"
         print(f"{title:<52} {verdict}")
         print(f"    {response['message']}")
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    command = Path(sys.executable).with_name("ecs-nonroot")
+    for template in ("compliant.yaml", "noncompliant.yaml"):
+        arguments = ["check", f"examples/{template}", "--config", "examples/hook-config.json"]
+        print(f"\n$ ecs-nonroot {' '.join(arguments)}", flush=True)
+        status = subprocess.run([command, *arguments], cwd=examples.parent, check=False)
+        print(f"(exit code {status.returncode})")
 
 
 if __name__ == "__main__":

@@ -264,3 +264,40 @@ def test_module_entry_point_and_help_document_exit_codes() -> None:
     )
     assert result.returncode == 1
     assert "[root-user] FailRootUserZero" in result.stdout
+
+
+def test_examples_give_the_documented_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(ROOT / "examples" / "hook-config.json")
+    code, document = check_json(
+        capsys, str(ROOT / "examples" / "compliant.yaml"), "--config", config
+    )
+    assert code == 0
+    assert with_level(document, "error") == set()
+    code, document = check_json(
+        capsys, str(ROOT / "examples" / "noncompliant.yaml"), "--config", config
+    )
+    assert code == 1
+    failing = {
+        (t["logicalId"], c["name"])
+        for f in document["files"]
+        for t in f["taskDefinitions"]
+        for c in t["containers"]
+        if c["verdict"] == "FAIL"
+    }
+    assert len(failing) == 10
+
+
+def test_shipped_templates_pass_cfn_lint() -> None:
+    templates = [
+        "hook-role.yaml",
+        "template.yml",
+        *sorted(map(str, (ROOT / "examples").glob("*.yaml"))),
+    ]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *templates],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
