@@ -24,7 +24,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test clean
+	demo test bench clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -93,6 +93,28 @@ contract: $(PACKAGE) $(RUNTIME)/.installed
 	$(BIN)/python tests/run_contract.py
 	@echo "=== Negative control: the contract failures below are expected; the run checks them. ==="
 	$(BIN)/python tests/run_contract.py --permissive
+
+# Benchmark peers: cfn-guard 3.1.1 as shipped prebuilt in an npm package, checkov in its own venv.
+GUARD_NPM := @cdklabs/cdk-validator-cfnguard@0.0.62
+GUARD_SHA256 := 660c14562d4c79d524d0623d80d494e41797acae9da23ecb10915d7f66ada80c
+GUARD := .cache/cfn-guard/package/bin/ubuntu/$(shell uname -m)/cfn-guard
+CHECKOV := .cache/checkov-venv/bin/checkov
+
+$(GUARD):
+	mkdir -p .cache/cfn-guard
+	cd .cache/cfn-guard && npm pack --silent $(GUARD_NPM) > /dev/null
+	echo "$(GUARD_SHA256)  .cache/cfn-guard/cdklabs-cdk-validator-cfnguard-0.0.62.tgz" | sha256sum -c --quiet
+	tar -xzf .cache/cfn-guard/cdklabs-cdk-validator-cfnguard-0.0.62.tgz -C .cache/cfn-guard package/bin
+	chmod +x $@
+
+$(CHECKOV): bench/requirements-checkov.txt
+	$(PYTHON312) -m venv --clear .cache/checkov-venv
+	.cache/checkov-venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements-checkov.txt
+
+# Times ecs-nonroot against its peers on a generated corpus and records docs/benchmarks.md.
+bench: $(STAMP) $(GUARD) $(CHECKOV)
+	$(BIN)/python bench/corpus.py .cache/bench
+	$(BIN)/python bench/run.py .cache/bench --guard $(GUARD) --checkov $(CHECKOV)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

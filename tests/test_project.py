@@ -50,7 +50,7 @@ def test_schema_defaults_are_the_policy_defaults() -> None:
     properties = SCHEMA["typeConfiguration"]["properties"]
     defaults = {key: spec["default"] for key, spec in properties.items()}
     assert Settings.from_mapping(defaults) == Settings()
-    assert len(properties) == len(Settings.__dataclass_fields__)
+    assert len(properties) == len(Settings._fields)
 
 
 def test_remediation_link_points_at_the_documented_decision_table() -> None:

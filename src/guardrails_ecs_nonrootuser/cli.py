@@ -12,10 +12,9 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .policy import ConfigError, Settings
 from .report import EXIT_USAGE, exit_code, render_json, render_sarif, render_text
 from .scan import FileReport, Options, check_file
@@ -50,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format == "json":
         output = render_json(reports)
     elif args.format == "sarif":
-        output = render_sarif(reports, _version())
+        output = render_sarif(reports, __version__)
     else:
         output = render_text(reports)
     print(output)
@@ -62,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ecs-nonroot",
         description="Check that no container of an ECS task definition can run as root.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="check")
     check = commands.add_parser(
         "check",
@@ -129,7 +128,8 @@ def read_config(path: str) -> Any:
     import json
 
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as config:
+            document = json.load(config)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if isinstance(document, dict) and "CloudFormationConfiguration" in document:
@@ -144,9 +144,9 @@ def read_config(path: str) -> Any:
 
 def _expand(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
-        if path == "-" or Path(path).is_file():
+        if path == "-" or os.path.isfile(path):
             yield path
-        elif Path(path).is_dir():
+        elif os.path.isdir(path):
             yield from sorted(_walk(path))
         else:
             raise OSError(f"{path}: no such file or directory")
@@ -176,14 +176,11 @@ def _check_all(paths: list[str], options: Options, jobs: int) -> list[FileReport
 
 def _check_path(path: str, options: Options) -> FileReport:
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as template:
+                data = template.read()
     except OSError as error:
         return FileReport(path, "error", f"cannot read: {error.strerror or error}")
     return check_file(path, data, options)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("guardrails-ecs-nonrootuser")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"

@@ -11,9 +11,7 @@ definitions the properties the policy reads (``RuntimePlatform`` and each contai
 
 from __future__ import annotations
 
-import ctypes
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import ryml
@@ -25,25 +23,21 @@ _KEEP_CONTAINER = frozenset({"Name", "Image", "User"})
 
 # YAML 1.1 implicit types (yaml.org/type) that a plain scalar can silently turn into, other than
 # a canonical decimal or true/false, which CloudFormation would send back as the same text.
+# Patterns stay strings: re compiles (and caches) them on first use, not at import.
 _YAML11_FORMS = (
-    (re.compile(r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"), "a base-60 number"),
-    (re.compile(r"[-+]?0b[01_]+"), "a binary number"),
-    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), "a hexadecimal number"),
-    (re.compile(r"[-+]?0[0-7_]+"), "an octal number"),
-    (re.compile(r"[-+]?(?:0|[1-9][0-9_]*)"), "a number"),
+    (r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+", "a base-60 number"),
+    (r"[-+]?0b[01_]+", "a binary number"),
+    (r"[-+]?0x[0-9a-fA-F_]+", "a hexadecimal number"),
+    (r"[-+]?0[0-7_]+", "an octal number"),
+    (r"[-+]?(?:0|[1-9][0-9_]*)", "a number"),
     (
-        re.compile(
-            r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
-            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-        ),
+        r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
         "a floating-point number",
     ),
-    (
-        re.compile(r"y|Y|yes|Yes|YES|n|N|no|No|NO|True|TRUE|False|FALSE|on|On|ON|off|Off|OFF"),
-        "a boolean",
-    ),
+    (r"y|Y|yes|Yes|YES|n|N|no|No|NO|True|TRUE|False|FALSE|on|On|ON|off|Off|OFF", "a boolean"),
 )
-_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)|true|false")
+_CANONICAL = r"-?(?:0|[1-9][0-9]*)|true|false"
 
 
 class TemplateError(ValueError):
@@ -61,16 +55,18 @@ class PlainScalar(str):
         return scalar
 
 
-@dataclass
 class Template:
     """The parts of one template the check needs, and where they are in the file."""
 
-    parameters: dict[str, Any]
-    mappings: dict[str, Any]
-    task_definitions: dict[str, Any] = field(default_factory=dict)
-    _tree: Any = None
-    _buffer: bytearray = field(default_factory=bytearray)
-    _nodes: dict[str, int] = field(default_factory=dict)
+    def __init__(
+        self, parameters: dict[str, Any], mappings: dict[str, Any], tree: Any, buffer: bytearray
+    ) -> None:
+        self.parameters = parameters
+        self.mappings = mappings
+        self.task_definitions: dict[str, Any] = {}
+        self._tree = tree
+        self._buffer = buffer
+        self._nodes: dict[str, int] = {}
 
     def line(self, logical_id: str, container_index: int | None = None) -> int | None:
         """The line of a task definition, or of one of its container definitions."""
@@ -116,10 +112,10 @@ def load(data: bytes) -> Template | None:
     if resources == _NONE or not tree.is_map(resources):
         return None
     template = Template(
-        parameters=_mapping(tree, _child(tree, root, "Parameters")),
-        mappings=_mapping(tree, _child(tree, root, "Mappings")),
-        _tree=tree,
-        _buffer=buffer,
+        _mapping(tree, _child(tree, root, "Parameters")),
+        _mapping(tree, _child(tree, root, "Mappings")),
+        tree,
+        buffer,
     )
     is_template = tree.has_child(root, b"AWSTemplateFormatVersion")
     resource = tree.first_child(resources)
@@ -214,10 +210,10 @@ def _scalar(tree: Any, node: int) -> str | None:
     if not quoted and tree.val_is_null(node):
         return None
     text = _text(tree.val(node))
-    if quoted or _CANONICAL.fullmatch(text):
+    if quoted or re.fullmatch(_CANONICAL, text):
         return text
     for form, reading in _YAML11_FORMS:
-        if form.fullmatch(text):
+        if re.fullmatch(form, text):
             return PlainScalar(text, reading)
     return text
 
@@ -256,27 +252,26 @@ def _text(view: Any) -> str:
         return str(view, "utf-8", "replace")
 
 
-class _PyBuffer(ctypes.Structure):
-    """CPython's Py_buffer, to read where a parsed scalar lies in the file's buffer."""
-
-    _fields_ = (
-        ("buf", ctypes.c_void_p),
-        ("obj", ctypes.c_void_p),
-        ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t),
-        ("readonly", ctypes.c_int),
-        ("ndim", ctypes.c_int),
-        ("format", ctypes.c_char_p),
-        ("shape", ctypes.c_void_p),
-        ("strides", ctypes.c_void_p),
-        ("suboffsets", ctypes.c_void_p),
-        ("internal", ctypes.c_void_p),
-    )
-
-
 def _address(buffer: Any) -> int:
-    """The memory address of a buffer's first byte (via PyObject_GetBuffer)."""
-    view = _PyBuffer()
+    """The memory address of a buffer's first byte (CPython's PyObject_GetBuffer)."""
+    import ctypes  # only needed to place a finding on its line
+
+    class PyBuffer(ctypes.Structure):
+        _fields_ = (
+            ("buf", ctypes.c_void_p),
+            ("obj", ctypes.c_void_p),
+            ("len", ctypes.c_ssize_t),
+            ("itemsize", ctypes.c_ssize_t),
+            ("readonly", ctypes.c_int),
+            ("ndim", ctypes.c_int),
+            ("format", ctypes.c_char_p),
+            ("shape", ctypes.c_void_p),
+            ("strides", ctypes.c_void_p),
+            ("suboffsets", ctypes.c_void_p),
+            ("internal", ctypes.c_void_p),
+        )
+
+    view = PyBuffer()
     if ctypes.pythonapi.PyObject_GetBuffer(ctypes.py_object(buffer), ctypes.byref(view), 0):
         raise TemplateError("cannot locate a value in the file")
     try:

@@ -68,7 +68,7 @@ import fnmatch
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_ID = 2**31 - 1
 """The largest uid or gid runc accepts (libcontainer's maxID)."""
@@ -148,8 +148,7 @@ class MalformedTaskDefinitionError(ValueError):
     """The task definition's properties do not have the shape ECS requires."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The hook's type configuration, validated, with the schema's defaults."""
 
     allow_root_group: bool = False
@@ -267,8 +266,7 @@ def atoi(text: str) -> int | None:
     return int(text)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One reason a container can run as root, and how to fix it."""
 
     rule: Rule
@@ -408,11 +406,10 @@ def _int_text(value: int) -> str:
     return ("-" if value < 0 else "") + "9" * (_MAX_DIGITS + 1)
 
 
-@dataclass(frozen=True)
-class ContainerResult:
+class ContainerResult(NamedTuple):
     """The verdict on one container definition."""
 
-    index: int
+    position: int
     name: object
     user: object
     verdict: Verdict
@@ -423,8 +420,8 @@ class ContainerResult:
     def label(self) -> str:
         """How messages name this container: its name (escaped) and position."""
         if isinstance(self.name, str):
-            return f"container {quote(self.name)} (#{self.index})"
-        return f"container #{self.index}"
+            return f"container {quote(self.name)} (#{self.position})"
+        return f"container #{self.position}"
 
     def describe(self) -> str:
         """One line: the container, the value seen and the verdict's reason (and fix)."""
@@ -434,8 +431,7 @@ class ContainerResult:
         return f"Violation: {self.label} {seen}: {self.finding.reason}. Fix: {self.finding.fix}."
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """The verdicts on every container of one task definition."""
 
     results: tuple[ContainerResult, ...]

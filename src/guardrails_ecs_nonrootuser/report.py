@@ -6,11 +6,9 @@ run as root or cannot be verified, 2 when the command was misused or an input co
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Sequence
-from pathlib import PurePath
 from typing import Any
-from urllib.parse import quote as uri_quote
 
 from .policy import RULE_SUMMARIES
 from .scan import (
@@ -105,6 +103,8 @@ def _plural(count: int, noun: str) -> str:
 
 
 def render_json(reports: Sequence[FileReport]) -> str:
+    import json
+
     document = {
         "files": [
             {
@@ -116,7 +116,7 @@ def render_json(reports: Sequence[FileReport]) -> str:
                         "logicalId": t.logical_id,
                         "line": t.line,
                         "containers": [
-                            {"index": c.index, "name": c.name, "verdict": c.verdict}
+                            {"index": c.position, "name": c.name, "verdict": c.verdict}
                             for c in t.containers
                         ],
                         "findings": [_finding_json(f) for f in t.findings],
@@ -143,6 +143,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 
 
 def render_sarif(reports: Sequence[FileReport], version: str) -> str:
+    import json
+
     rule_ids = list(RULES)
     results = []
     for report in reports:
@@ -222,6 +224,8 @@ _POLICY_RULES = frozenset(rule.value for rule in RULE_SUMMARIES)
 
 
 def _artifact(path: str) -> dict[str, str]:
+    from urllib.parse import quote
+
     if path == "-":
         return {"uri": "stdin"}
-    return {"uri": uri_quote(PurePath(path).as_posix())}
+    return {"uri": quote(path.replace(os.sep, "/"))}

@@ -18,13 +18,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 MAX_VARIANTS = 64
 """How many Fn::If combinations are checked before a task definition is called unverifiable."""
 
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_SUB_VARIABLE = r"\$\{([^}]*)\}"
 
 
 class _NoValue:
@@ -36,24 +36,34 @@ NO_VALUE = _NoValue()
 """What ``Ref: AWS::NoValue`` resolves to: the enclosing property or list item is removed."""
 
 
-@dataclass(frozen=True)
 class Unresolved:
-    """A value the template alone does not determine."""
+    """A value the template alone does not determine (not a str, list or dict: never decided)."""
 
-    reason: str
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unresolved) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash(self.reason)
+
+    def __repr__(self) -> str:
+        return f"Unresolved({self.reason!r})"
 
 
 class TooManyVariantsError(ValueError):
     """More Fn::If combinations than ``MAX_VARIANTS``."""
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """What a template's values can be resolved against."""
 
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    mappings: Mapping[str, Any] = field(default_factory=dict)
-    given: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = MappingProxyType({})
+    mappings: Mapping[str, Any] = MappingProxyType({})
+    given: Mapping[str, str] = MappingProxyType({})
     """Values given on the command line (``--parameter NAME=VALUE``), pseudo parameters too."""
 
     def ref(self, name: object) -> Any:
@@ -156,7 +166,7 @@ def _sub(argument: Any, context: Context) -> Any:
             return ""
         return value
 
-    result = _SUB_VARIABLE.sub(substitute, text)
+    result = re.sub(_SUB_VARIABLE, substitute, text)
     return Unresolved(f"Fn::Sub: {missing[0]}") if missing else result
 
 

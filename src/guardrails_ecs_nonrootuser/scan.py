@@ -10,8 +10,7 @@ unresolved values are only to be warned about. Never a silent pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .loader import PlainScalar, Template, TemplateError, load
 from .policy import (
@@ -30,17 +29,15 @@ INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """How templates are checked: the hook's settings plus what only the command line knows."""
 
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = Settings()
     parameters: Mapping[str, str] | None = None
     warn_unresolved: bool = False
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One line of the report: a violation (error), an unverifiable value, or advice (note)."""
 
     rule: str
@@ -51,24 +48,21 @@ class Finding:
     container: int | None = None
 
 
-@dataclass(frozen=True)
-class ContainerVerdict:
-    index: int
+class ContainerVerdict(NamedTuple):
+    position: int
     name: str | None
     verdict: str
     """PASS, FAIL, SKIP, or UNRESOLVED."""
 
 
-@dataclass(frozen=True)
-class TaskDefinitionReport:
+class TaskDefinitionReport(NamedTuple):
     logical_id: str
     line: int | None
     containers: tuple[ContainerVerdict, ...]
     findings: tuple[Finding, ...]
 
 
-@dataclass(frozen=True)
-class FileReport:
+class FileReport(NamedTuple):
     path: str
     status: str
     """checked, skipped (not a CloudFormation template) or error (unreadable)."""
@@ -149,7 +143,7 @@ def _merge(
     by_index: dict[int, list[ContainerResult]] = {}
     for report in reports:
         for result in report.results:
-            by_index.setdefault(result.index, []).append(result)
+            by_index.setdefault(result.position, []).append(result)
     containers: list[ContainerVerdict] = []
     findings: list[Finding] = []
     for index, results in sorted(by_index.items()):
@@ -187,11 +181,12 @@ def _findings(
             f'--parameter, or set User to a literal such as "1000:1000".'
         )
         findings.append(
-            Finding(UNRESOLVED_VALUE, unresolved_level, message, logical_id, line, result.index)
+            Finding(UNRESOLVED_VALUE, unresolved_level, message, logical_id, line, result.position)
         )
     elif result.finding is not None:
         rule = result.finding.rule.value
-        findings.append(Finding(rule, "error", result.describe(), logical_id, line, result.index))
+        message = result.describe()
+        findings.append(Finding(rule, "error", message, logical_id, line, result.position))
     if isinstance(result.user, PlainScalar) and result.verdict is not Verdict.SKIP:
         text = quote(result.user)
         message = (
@@ -199,5 +194,6 @@ def _findings(
             f"{result.user.reading}, not as the text; it was checked as written. "
             f"Fix: quote it: User: {text}."
         )
-        findings.append(Finding(UNQUOTED_YAML11, "note", message, logical_id, line, result.index))
+        note = Finding(UNQUOTED_YAML11, "note", message, logical_id, line, result.position)
+        findings.append(note)
     return findings
