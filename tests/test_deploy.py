@@ -1,0 +1,357 @@
+"""The rollout kit (deploy/): its configurations match the hook's schema, its templates say what
+the README says, and the make targets' AWS calls work against a local AWS mock (moto)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+import yaml
+from cfnlint.decode import decode_str
+from moto.server import ThreadedMotoServer
+
+from guardrails_ecs_nonrootuser.policy import Settings
+from guardrails_ecs_nonrootuser.resolve import Context, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+SCHEMA = json.loads((ROOT / "schema.json").read_text(encoding="utf-8"))
+PROPERTIES_SCHEMA = json.loads(
+    (ROOT / "guardrails-ecs-nonrootuser-configuration.json").read_text(encoding="utf-8")
+)
+ENVELOPE_SCHEMA = json.loads(
+    (Path(__file__).parent / "fixtures" / "hook-configuration.schema.json").read_text("utf-8")
+)
+ACCOUNT = "123456789012"  # the account moto answers for
+REGION = "eu-west-1"
+
+
+def template(name: str) -> dict[str, Any]:
+    decoded, errors = decode_str((DEPLOY / name).read_text(encoding="utf-8"))
+    assert decoded is not None and not errors
+    return dict(decoded)
+
+
+def assert_valid_configuration(document: dict[str, Any]) -> None:
+    """Valid for SetTypeConfiguration, for the hook's generated schema, and for the hook itself."""
+    jsonschema.validate(document, ENVELOPE_SCHEMA)
+    hook = document["CloudFormationConfiguration"]["HookConfiguration"]
+    jsonschema.validate(hook["Properties"], PROPERTIES_SCHEMA)
+    Settings.from_mapping(hook["Properties"])
+    targets = set(hook.get("TargetFilters", {}).get("TargetNames", []))
+    assert targets <= {n for h in SCHEMA["handlers"].values() for n in h["targetNames"]}
+
+
+@pytest.mark.parametrize("mode", ["audit", "enforce"])
+def test_ready_configurations_match_the_hook_schema(mode: str) -> None:
+    document = json.loads((DEPLOY / "config" / f"{mode}.json").read_text(encoding="utf-8"))
+    assert_valid_configuration(document)
+    hook = document["CloudFormationConfiguration"]["HookConfiguration"]
+    assert hook["FailureMode"] == {"audit": "WARN", "enforce": "FAIL"}[mode]
+    assert hook["TargetFilters"]["TargetNames"] == ["AWS::ECS::TaskDefinition"]
+
+
+def choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
+    """``value`` with every Fn::If replaced by the branch its condition selects."""
+    if isinstance(value, dict):
+        branch = value.get("Fn::If")
+        if isinstance(branch, list):
+            return choose_branches(branch[1] if conditions[branch[0]] else branch[2], conditions)
+        return {key: choose_branches(item, conditions) for key, item in value.items()}
+    if isinstance(value, list):
+        return [choose_branches(item, conditions) for item in value]
+    return value
+
+
+def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
+    """The configuration the StackSet template sets for these parameter values."""
+    document = template("hook-stackset.yaml")
+    parameters = {name: dict(spec) for name, spec in document["Parameters"].items()}
+    context = Context(parameters, {}, given)
+
+    def truth(condition: Any) -> bool:
+        ((function, argument),) = condition.items()
+        if function == "Fn::Not":
+            return not truth(argument[0])
+        assert function == "Fn::Equals"
+        left, right = (resolve(item, context) for item in argument)
+        return bool(left == right)
+
+    conditions = {name: truth(spec) for name, spec in document["Conditions"].items()}
+    config = document["Resources"]["HookTypeConfig"]["Properties"]["Configuration"]
+    text = resolve(choose_branches(config, conditions), context)
+    assert isinstance(text, str), text
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({}, {"AllowRootGroup": False, "ExemptContainerNames": []}, id="defaults"),
+        pytest.param(
+            {
+                "FailureMode": "FAIL",
+                "AllowRootGroup": "true",
+                "RequireNumericUser": "true",
+                "MinimumUid": "1000",
+                "WindowsContainers": "SKIP",
+                "ExemptContainerNames": "log_router,datadog-*",
+                "ExemptImages": "*aws-for-fluent-bit*",
+                "ExcludedStackNames": "platform-*,StackSet-*",
+            },
+            {
+                "AllowRootGroup": True,
+                "MinimumUid": 1000,
+                "ExemptContainerNames": ["log_router", "datadog-*"],
+                "ExemptImages": ["*aws-for-fluent-bit*"],
+            },
+            id="every-setting",
+        ),
+    ],
+)
+def test_stackset_sets_a_valid_configuration(
+    given: dict[str, str], expected: dict[str, Any]
+) -> None:
+    document = stackset_configuration(given)
+    assert_valid_configuration(document)
+    hook = document["CloudFormationConfiguration"]["HookConfiguration"]
+    assert hook["FailureMode"] == given.get("FailureMode", "WARN")
+    assert hook["TargetStacks"] == "ALL"
+    assert set(hook["TargetOperations"]) == {"RESOURCE", "CLOUD_CONTROL"}
+    assert hook["TargetFilters"]["Actions"] == ["CREATE", "UPDATE"]
+    assert {k: hook["Properties"][k] for k in expected} == expected
+    excluded = hook.get("StackFilters", {}).get("StackNames", {}).get("Exclude")
+    assert excluded == (given["ExcludedStackNames"].split(",") if given else None)
+
+
+def test_stackset_execution_role_is_the_deny_all_hook_role() -> None:
+    stackset = template("hook-stackset.yaml")["Resources"]["ExecutionRole"]["Properties"]
+    hook_role = yaml.safe_load((ROOT / "hook-role.yaml").read_text(encoding="utf-8"))
+    generated = hook_role["Resources"]["ExecutionRole"]["Properties"]
+    assert stackset["Policies"] == generated["Policies"]
+    assert (
+        stackset["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == (generated["AssumeRolePolicyDocument"]["Statement"][0]["Principal"])
+    )
+
+
+def test_package_bucket_is_locked_down_and_kept() -> None:
+    resources = template("package-bucket.yaml")["Resources"]
+    bucket = resources["PackageBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    properties = bucket["Properties"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    statements = resources["PackageBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    deny, allow = statements
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    assert allow["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    assert set(allow["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
+
+
+def test_deploy_templates_pass_cfn_lint() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, sorted(DEPLOY.glob("*.yaml")))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def rollout(action: str, env: dict[str, str], **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DEPLOY / "rollout.sh"), action],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**env, **settings},
+    )
+
+
+@pytest.fixture
+def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An AWS mock (moto's server) on loopback, and an environment whose AWS CLI uses it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    # moto keeps its state per process: start every test from an empty account
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    ).close()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    try:
+        yield env
+    finally:
+        server.stop()
+
+
+def client(env: dict[str, str], service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.mark.parametrize("action", ["register", "configure", "org-deploy", "org-status"])
+@pytest.mark.parametrize("missing", ["ACCOUNT", "REGION"])
+def test_targets_refuse_without_an_explicit_account_and_region(
+    aws: dict[str, str], action: str, missing: str
+) -> None:
+    settings = {"ACCOUNT": ACCOUNT, "REGION": REGION}
+    del settings[missing]
+    result = rollout(action, aws, **settings)
+    assert result.returncode == 2
+    assert f"set {missing}" in result.stderr
+    assert "+ aws" not in result.stdout
+
+
+def test_targets_refuse_credentials_of_another_account(aws: dict[str, str], tmp_path: Path) -> None:
+    package = tmp_path / "package.zip"
+    package.write_bytes(b"package")
+    client(aws, "s3").create_bucket(
+        Bucket="packages", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    result = rollout(
+        "org-deploy",
+        aws,
+        ACCOUNT="111111111111",
+        REGION=REGION,
+        BUCKET="packages",
+        OUS="ou-ab12-34567890",
+        REGIONS=REGION,
+        PACKAGE=str(package),
+    )
+    assert result.returncode == 2
+    assert f"credentials in use are for account {ACCOUNT}, not 111111111111" in result.stderr
+    assert client(aws, "s3").list_objects_v2(Bucket="packages").get("KeyCount") == 0
+
+
+def test_org_deploy_uploads_creates_then_updates_the_stackset(
+    aws: dict[str, str], tmp_path: Path
+) -> None:
+    package = tmp_path / "package.zip"
+    package.write_bytes(b"the hook package")
+    s3 = client(aws, "s3")
+    s3.create_bucket(Bucket="packages", CreateBucketConfiguration={"LocationConstraint": REGION})
+    settings = {
+        "ACCOUNT": ACCOUNT,
+        "REGION": REGION,
+        "BUCKET": "packages",
+        "PACKAGE": str(package),
+        "OUS": "ou-ab12-34567890",
+        "REGIONS": f"{REGION},us-east-1",
+    }
+    first = rollout("org-deploy", aws, **settings, MODE="audit")
+    assert first.returncode == 0, first.stderr
+    assert "+ aws cloudformation create-stack-set" in first.stdout
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket="packages")["Contents"]]
+    assert s3.get_object(Bucket="packages", Key=key)["Body"].read() == b"the hook package"
+    cloudformation = client(aws, "cloudformation")
+    stack_set = cloudformation.describe_stack_set(StackSetName="guardrails-ecs-nonrootuser")
+    parameters = {
+        p["ParameterKey"]: p["ParameterValue"] for p in stack_set["StackSet"]["Parameters"]
+    }
+    assert parameters == {"PackageBucket": "packages", "PackageKey": key, "FailureMode": "WARN"}
+    assert stack_set["StackSet"]["PermissionModel"] == "SERVICE_MANAGED"
+    # moto does not keep AutoDeployment: check the command asked for it
+    assert "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false" in first.stdout
+
+    second = rollout(
+        "org-deploy",
+        aws,
+        **settings,
+        MODE="enforce",
+        PARAMETERS="ParameterKey=MinimumUid,ParameterValue=1000",
+    )
+    assert second.returncode == 0, second.stderr
+    assert "+ aws cloudformation update-stack-set" in second.stdout
+    stack_set = cloudformation.describe_stack_set(StackSetName="guardrails-ecs-nonrootuser")
+    parameters = {
+        p["ParameterKey"]: p["ParameterValue"] for p in stack_set["StackSet"]["Parameters"]
+    }
+    assert parameters["FailureMode"] == "FAIL"
+    assert parameters["MinimumUid"] == "1000"
+
+    status = rollout("org-status", aws, ACCOUNT=ACCOUNT, REGION=REGION)
+    assert status.returncode == 0, status.stderr
+    assert "UPDATE" in status.stdout
+
+
+@pytest.mark.parametrize(
+    ("action", "mode", "expected"),
+    [
+        pytest.param(
+            "register",
+            "audit",
+            "+ env PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12 "
+            f"cfn submit --set-default --no-docker --region {REGION}",
+            id="register",
+        ),
+        pytest.param(
+            "configure",
+            "enforce",
+            f"+ aws cloudformation set-type-configuration --region {REGION} --type HOOK "
+            "--type-name Guardrails::ECS::NonRootUser --configuration-alias default "
+            f"--configuration file://{DEPLOY}/config/enforce.json",
+            id="configure",
+        ),
+    ],
+)
+def test_commands_the_mock_cannot_serve_are_exactly_these(
+    aws: dict[str, str], action: str, mode: str, expected: str
+) -> None:
+    # moto 5.2.5 implements neither RegisterType (cfn submit) nor SetTypeConfiguration: check
+    # the exact commands instead, after the account check, which the mock does serve.
+    result = rollout(action, aws, ACCOUNT=ACCOUNT, REGION=REGION, MODE=mode, DRY_RUN="1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"+ aws sts get-caller-identity --query Account --output text --region {REGION}" in lines
+    assert expected in lines
+
+
+def test_make_passes_account_and_region_through() -> None:
+    result = subprocess.run(
+        ["make", "-s", "org-status", f"ACCOUNT={ACCOUNT}", f"REGION={REGION}", "DRY_RUN=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"rollout: org-status in account {ACCOUNT}, {REGION} (dry run" in result.stdout
+    refused = subprocess.run(
+        ["make", "-s", "org-status", "DRY_RUN=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "set ACCOUNT" in refused.stderr
