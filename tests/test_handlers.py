@@ -12,7 +12,7 @@ from guardrails_ecs_nonrootuser.policy import MESSAGE_LIMIT
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = handlers.hook(event, None)
+    response = dict(handlers.hook(event, None))
     json.dumps(response)  # the answer must be JSON as it stands
     return response
 

@@ -1,11 +1,15 @@
 """The hook's entrypoints: CloudFormation's request in, the policy's answer out.
 
-This is the only module that imports the CloudFormation library. It reads the
-type configuration and the target's properties, asks ``policy`` for the
-decision and turns the report into a ProgressEvent with one annotation per
-container. It never logs the request, its credentials or any property value.
+This is the only module that imports the CloudFormation library. ``hook`` checks the shape of
+the event before the library sees it, so a malformed or hostile event gets a plain
+InvalidRequest instead of an exception inside the library (which would answer InternalFailure,
+print a traceback and echo parts of the event). The handlers read the type configuration and
+the target's properties, ask ``policy`` for the decision and turn the report into a
+ProgressEvent with one annotation per container. Nothing here logs the request, its credentials
+or any property value.
 """
 
+import json
 import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -20,6 +24,7 @@ from cloudformation_cli_python_lib.interface import (
     HookAnnotationStatus,
     HookContext,
     HookInvocationPoint,
+    HookProgressEvent,
     OperationStatus,
     ProgressEvent,
 )
@@ -52,12 +57,92 @@ _ANNOTATION_STATUS = {
     Verdict.SKIP: HookAnnotationStatus.SKIPPED,
 }
 
-hook = Hook(TYPE_NAME, TypeConfigurationModel)
-test_entrypoint = hook.test_entrypoint
+_HOOK = Hook(TYPE_NAME, TypeConfigurationModel)
+test_entrypoint = _HOOK.test_entrypoint
 
 
-@hook.handler(HookInvocationPoint.CREATE_PRE_PROVISION)
-@hook.handler(HookInvocationPoint.UPDATE_PRE_PROVISION)
+def hook(event: object, context: object) -> MutableMapping[str, Any]:
+    """The Lambda entrypoint (``.rpdk-config``): the library's, behind a check of the event."""
+    problem = event_problem(event)
+    if problem or not isinstance(event, MutableMapping):
+        refusal = HookProgressEvent.failed(
+            HandlerErrorCode.InvalidRequest, f"Invalid request: {problem}."
+        )
+        token = event.get("clientRequestToken") if isinstance(event, Mapping) else None
+        refusal.clientRequestToken = token if _plain_text(token) else None
+        return refusal._serialize()
+    response: MutableMapping[str, Any] = _HOOK(event, context)
+    return response
+
+
+_CREDENTIAL_KEYS = {"accessKeyId", "secretAccessKey", "sessionToken"}
+_STRINGS = ("clientRequestToken", "awsAccountId", "stackId", "hookTypeName", "hookTypeVersion")
+_TARGET_STRINGS = ("targetName", "targetType", "targetLogicalId")
+
+
+def event_problem(event: object) -> str:
+    """What makes ``event`` unfit for the library, or "" (the message never quotes the event)."""
+    if not isinstance(event, MutableMapping) or not all(isinstance(key, str) for key in event):
+        return "the event is not an object with string keys"
+    point = event.get("actionInvocationPoint")
+    if not isinstance(point, str) or point not in HookInvocationPoint.__members__:
+        return "actionInvocationPoint is not a hook invocation point"
+    for key in _STRINGS:
+        if not isinstance(event.get(key), str):
+            return f"{key} is not a string"
+    if not _plain_text(event["clientRequestToken"]):
+        return "clientRequestToken is not plain text of at most 1024 characters"
+    for key in ("hookModel", "requestContext"):
+        if event.get(key) is not None and not isinstance(event[key], Mapping):
+            return f"{key} is not an object"
+    callback = (event.get("requestContext") or {}).get("callbackContext")
+    if callback is not None and not isinstance(callback, MutableMapping):
+        return "requestContext.callbackContext is not an object"
+    return _request_data_problem(event.get("requestData"))
+
+
+def _request_data_problem(data: object) -> str:
+    if not isinstance(data, Mapping) or not all(isinstance(key, str) for key in data):
+        return "requestData is not an object with string keys"
+    for key in _TARGET_STRINGS:
+        if not isinstance(data.get(key), str):
+            return f"requestData.{key} is not a string"
+    if data.get("targetModel") is not None and not isinstance(data["targetModel"], Mapping):
+        return "requestData.targetModel is not an object"
+    for key in ("providerLogGroupName", "payload"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"requestData.{key} is not a string"
+    payload = data.get("payload")
+    if not data.get("targetModel") and payload and not payload.startswith("https://"):
+        return "requestData.payload is not an https URL"
+    for key in [key for key in data if key.endswith("Credentials")]:
+        if data[key] and not _credentials(data[key]):
+            return f"requestData.{key} is not a credentials object"
+    return ""
+
+
+def _plain_text(value: object) -> bool:
+    """A string the answer can echo: at most 1024 printable characters (so no lone surrogates)."""
+    return isinstance(value, str) and len(value) <= 1024 and value.isprintable()
+
+
+def _credentials(value: object) -> bool:
+    """Whether ``value`` is the JSON text of an object with exactly the three string keys."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return False
+    return (
+        isinstance(parsed, dict)
+        and set(parsed) == _CREDENTIAL_KEYS
+        and all(isinstance(item, str) for item in parsed.values())
+    )
+
+
+@_HOOK.handler(HookInvocationPoint.CREATE_PRE_PROVISION)
+@_HOOK.handler(HookInvocationPoint.UPDATE_PRE_PROVISION)
 def pre_provision_handler(
     session: SessionProxy | None,
     request: BaseHookHandlerRequest,
@@ -68,7 +153,7 @@ def pre_provision_handler(
     return decide(request.hookContext, type_configuration)
 
 
-@hook.handler(HookInvocationPoint.DELETE_PRE_PROVISION)
+@_HOOK.handler(HookInvocationPoint.DELETE_PRE_PROVISION)
 def pre_delete_handler(
     session: SessionProxy | None,
     request: BaseHookHandlerRequest,
