@@ -24,7 +24,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench register configure org-deploy org-status clean
+	demo test bench bench-hook register configure org-deploy org-status clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -118,6 +118,11 @@ bench: $(STAMP) $(GUARD) $(CHECKOV)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/corpus.py .cache/bench
 	$(BIN)/python bench/run.py .cache/bench --guard $(GUARD) --checkov $(CHECKOV)
+
+# What the hook adds to the library per invocation and at cold start, on the packaged code in the
+# Lambda runtime stand-in; records docs/benchmarks.md.
+bench-hook: $(PACKAGE) $(RUNTIME)/.installed
+	$(RUNTIME)/bin/python -I bench/hook_latency.py
 
 # Rolling out (README: "Rolling out to an organization"). Each target prints what it is about to
 # do and refuses to run without an explicit ACCOUNT and REGION; DRY_RUN=1 only prints.
