@@ -13,8 +13,6 @@ The table is printed and written into docs/benchmarks.md between its "bench:hook
 """
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -71,14 +69,10 @@ def own_import_ms(code: Path) -> float:
 
 def fresh(code: str) -> tuple[float, float]:
     """Wall milliseconds and peak MB of one fresh interpreter running ``code``."""
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-I", "-B", "-c", code])
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"{code!r} failed")
-    return elapsed, usage.ru_maxrss / 1024
+    from measure import timed
+
+    seconds, peak, _ = timed([sys.executable, "-I", "-B", "-c", code])
+    return seconds * 1000, peak
 
 
 def cold_starts(first: str, second: str, runs: int) -> dict[str, float]:
@@ -100,8 +94,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=41)
     args = parser.parse_args()
     code = args.code.resolve()
-    sys.path[:0] = [str(code), str(ROOT / "tests"), str(ROOT / "scripts")]
+    sys.path[:0] = [str(code), str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT / "bench")]
     from hook_event import hook_event, task_definition
+    from measure import machine, record
     from permissive_hook import hook as library_only
 
     from guardrails_ecs_nonrootuser import handlers
@@ -140,10 +135,9 @@ def main() -> None:
     )
     with zipfile.ZipFile(PACKAGE) as outer, outer.open("ResourceProvider.zip") as inner:
         unpacked = sum(e.file_size for e in zipfile.ZipFile(inner).infolist())
-    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
     section = "\n".join(
         [
-            f"Measured on {machine}, in the Lambda runtime stand-in with the packaged code.",
+            f"Measured on {machine()}, in the Lambda runtime stand-in with the packaged code.",
             "",
             "| Task definition | Code | Median (µs) | p99 (µs) |",
             "| --- | --- | ---: | ---: |",
@@ -167,12 +161,7 @@ def main() -> None:
         ]
     )
     print(section)
-    document = ROOT / "docs" / "benchmarks.md"
-    text = document.read_text(encoding="utf-8")
-    begin, end = "<!-- bench:hook -->\n", "<!-- /bench:hook -->"
-    head, _, rest = text.partition(begin)
-    _, _, tail = rest.partition(end)
-    document.write_text(head + begin + section + end + tail, encoding="utf-8")
+    record("hook", section)
 
 
 if __name__ == "__main__":

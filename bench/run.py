@@ -12,14 +12,13 @@ written into docs/benchmarks.md between its "bench:templates" markers.
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from measure import machine, record, timed
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -125,20 +124,12 @@ def checkov(binary: str) -> Callable[[Path, list[str]], tuple[list[str], Callabl
 
 def measure(command: list[str], cwd: Path, runs: int) -> tuple[float, float, str]:
     """Median wall seconds, peak resident memory in MB, and the last run's output."""
-    times, peaks, output = [], [], ""
-    for _ in range(runs):
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert process.stdout is not None
-        output = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)  # wait4 also reports the peak memory
-        times.append(time.perf_counter() - start)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        process.stdout.close()
-        peaks.append(usage.ru_maxrss / 1024)
-    return statistics.median(times), max(peaks), output
+    results = [timed(command, cwd) for _ in range(runs)]
+    return (
+        statistics.median(seconds for seconds, _, _ in results),
+        max(peak for _, peak, _ in results),
+        results[-1][2],
+    )
 
 
 def main() -> None:
@@ -197,15 +188,7 @@ def main() -> None:
             *rows,
         ]
     )
-    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
-    section = f"Measured on {machine}.\n\n{table}\n"
-    document = ROOT / "docs" / "benchmarks.md"
-    text = document.read_text(encoding="utf-8")
-    begin, end = "<!-- bench:templates -->\n", "<!-- /bench:templates -->"
-    head, _, rest = text.partition(begin)
-    _, _, tail = rest.partition(end)
-    document.write_text(head + begin + section + end + tail, encoding="utf-8")
-    print(f"\nwritten to {document.relative_to(ROOT)}")
+    record("templates", f"Measured on {machine()}.\n\n{table}\n")
 
 
 if __name__ == "__main__":
