@@ -207,3 +207,14 @@ def test_test_entrypoint_gives_the_same_decision() -> None:
     assert response["status"] == "FAILED"
     assert response["errorCode"] == "NonCompliant"
     assert "the group is root" in response["message"]
+
+
+@pytest.mark.parametrize("key", ["stackId", "awsAccountId", "hookTypeVersion", "hookTypeName"])
+def test_request_without_stack_or_account_is_still_decided(key: str) -> None:
+    # A Cloud Control API request has no stack; the decision never depends on these fields.
+    event = hook_event(task_definition("0"))
+    del event[key]
+    response = invoke(event)
+    assert response["errorCode"] == "NonCompliant"
+    event[key] = None
+    assert invoke(event)["errorCode"] == "NonCompliant"

@@ -71,12 +71,15 @@ def hook(event: object, context: object) -> MutableMapping[str, Any]:
         token = event.get("clientRequestToken") if isinstance(event, Mapping) else None
         refusal.clientRequestToken = token if _plain_text(token) else None
         return refusal._serialize()
-    response: MutableMapping[str, Any] = _HOOK(event, context)
+    # The library reads these without defaults; a request may come without some of them
+    # (a Cloud Control API request has no stack), and none of them changes the decision.
+    complete = {**dict.fromkeys(_OPTIONAL_STRINGS), **event}
+    response: MutableMapping[str, Any] = _HOOK(complete, context)
     return response
 
 
 _CREDENTIAL_KEYS = {"accessKeyId", "secretAccessKey", "sessionToken"}
-_STRINGS = ("clientRequestToken", "awsAccountId", "stackId", "hookTypeName", "hookTypeVersion")
+_OPTIONAL_STRINGS = ("awsAccountId", "stackId", "changeSetId", "hookTypeName", "hookTypeVersion")
 _TARGET_STRINGS = ("targetName", "targetType", "targetLogicalId")
 
 
@@ -87,11 +90,11 @@ def event_problem(event: object) -> str:
     point = event.get("actionInvocationPoint")
     if not isinstance(point, str) or point not in HookInvocationPoint.__members__:
         return "actionInvocationPoint is not a hook invocation point"
-    for key in _STRINGS:
-        if not isinstance(event.get(key), str):
-            return f"{key} is not a string"
-    if not _plain_text(event["clientRequestToken"]):
+    if not _plain_text(event.get("clientRequestToken")):
         return "clientRequestToken is not plain text of at most 1024 characters"
+    for key in _OPTIONAL_STRINGS:
+        if event.get(key) is not None and not isinstance(event[key], str):
+            return f"{key} is not a string"
     for key in ("hookModel", "requestContext"):
         if event.get(key) is not None and not isinstance(event[key], Mapping):
             return f"{key} is not an object"
