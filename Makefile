@@ -56,13 +56,17 @@ $(SARIF_SCHEMA):
 target-schemas/aws-ecs-taskdefinition.json: $(STAMP)
 	$(BIN)/python scripts/target_schema.py target-schemas
 
+# cfn generate empties docs/ before it writes docs/README.md: keep the rest of docs/ across it.
 generate: target-schemas/aws-ecs-taskdefinition.json
-	$(BIN)/cfn generate --local-only
+	@keep=$$(mktemp -d) && find docs -type f ! -path docs/README.md -exec cp -p --parents {} "$$keep" \; ; \
+	$(BIN)/cfn generate --local-only; status=$$?; \
+	cp -pr "$$keep/docs/." docs/ 2>/dev/null; rm -rf "$$keep"; exit $$status
 
 # Regenerating from schema.json and the pinned toolchain must leave the tree as committed.
 check-generated: generate
 	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run make generate" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); exit 1; }
+	@test -z "$$(git ls-files --deleted)" || { git ls-files --deleted; echo "tracked files were removed" >&2; exit 1; }
 
 validate: $(STAMP)
 	$(BIN)/cfn validate
