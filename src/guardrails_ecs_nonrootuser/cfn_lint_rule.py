@@ -20,10 +20,9 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from .cli import read_config
-from .policy import Settings
+from .cli import build_options
 from .report import DOCUMENTATION
-from .scan import Options, check_file
+from .scan import check_file
 
 
 class NonRootUser(CloudFormationLintRule):
@@ -47,12 +46,11 @@ class NonRootUser(CloudFormationLintRule):
         self.configure()
 
     def match(self, cfn: Any) -> list[RuleMatch]:
-        options = Options(
-            Settings.from_mapping(
-                read_config(self.config["config"]) if self.config["config"] else None
-            ),
-            dict(item.partition("=")[::2] for item in self.config["parameters"]),
-            self.config["unresolved"] == "warn",
+        options = build_options(
+            self.config["config"] or None,
+            {},
+            self.config["parameters"],
+            self.config["unresolved"],
         )
         path = Path(cfn.filename) if cfn.filename else None
         if path is not None and path.is_file():

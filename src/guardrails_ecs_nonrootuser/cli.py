@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import __version__
-from .policy import ConfigError, Settings
+from .policy import Settings
 from .report import EXIT_USAGE, exit_code, render_json, render_sarif, render_text
 from .scan import FileReport, Options, check_file
 
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = _options(args)
         paths = list(_expand(args.paths))
-    except (ConfigError, OSError, ValueError) as error:
+    except (OSError, ValueError) as error:  # ConfigError is a ValueError
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     reports = _check_all(paths, options, args.jobs)
@@ -110,18 +110,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    properties: dict[str, Any] = dict(read_config(args.config)) if args.config else {}
-    for flag, key in _FLAGS.items():
-        value = getattr(args, flag)
-        if value is not None:
-            properties[key] = value
-    parameters = {}
-    for item in args.parameter:
+    flags = {key: getattr(args, flag) for flag, key in _FLAGS.items()}
+    return build_options(
+        args.config,
+        {key: value for key, value in flags.items() if value is not None},
+        args.parameter,
+        args.unresolved,
+    )
+
+
+def build_options(
+    config: str | None, overrides: Mapping[str, Any], parameters: Sequence[str], unresolved: str
+) -> Options:
+    """Options from the hook's configuration file, settings that override it, ``NAME=VALUE``
+    template parameters, and ``fail`` or ``warn`` for unresolved values."""
+    properties: dict[str, Any] = dict(read_config(config)) if config else {}
+    properties.update(overrides)
+    values = {}
+    for item in parameters:
         name, equals, value = item.partition("=")
         if not equals or not name:
             raise ValueError(f"--parameter wants NAME=VALUE, got {item!r}")
-        parameters[name] = value
-    return Options(Settings.from_mapping(properties), parameters, args.unresolved == "warn")
+        values[name] = value
+    return Options(Settings.from_mapping(properties), values, unresolved == "warn")
 
 
 def read_config(path: str) -> Any:

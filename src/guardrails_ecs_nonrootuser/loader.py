@@ -11,7 +11,9 @@ definitions the properties the policy reads (``RuntimePlatform`` and each contai
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import ryml
@@ -118,8 +120,7 @@ def load(data: bytes) -> Template | None:
         buffer,
     )
     is_template = tree.has_child(root, b"AWSTemplateFormatVersion")
-    resource = tree.first_child(resources)
-    while resource != _NONE:
+    for resource in _children(tree, resources):
         kind = _child(tree, resource, "Type") if tree.is_map(resource) else _NONE
         if kind != _NONE and tree.has_val(kind):
             is_template = True
@@ -129,7 +130,6 @@ def load(data: bytes) -> Template | None:
                     tree, _child(tree, resource, "Properties")
                 )
                 template._nodes[logical_id] = resource
-        resource = tree.next_sibling(resource)
     return template if is_template else None
 
 
@@ -143,13 +143,10 @@ def _properties(tree: Any, node: int) -> Any:
     if containers == _NONE or not tree.is_seq(containers) or tree.has_val_tag(containers):
         return _pruned(tree, node, _KEEP_PROPERTIES)
     kept = _pruned(tree, node, _KEEP_PROPERTIES - {"ContainerDefinitions"})
-    items = []
-    item = tree.first_child(containers)
-    while item != _NONE:
-        plain = _plain_map(tree, item)
-        items.append(_pruned(tree, item, _KEEP_CONTAINER) if plain else _value(tree, item))
-        item = tree.next_sibling(item)
-    kept["ContainerDefinitions"] = items
+    kept["ContainerDefinitions"] = [
+        _pruned(tree, item, _KEEP_CONTAINER) if _plain_map(tree, item) else _value(tree, item)
+        for item in _children(tree, containers)
+    ]
     return kept
 
 
@@ -157,23 +154,19 @@ def _plain_map(tree: Any, node: int) -> bool:
     """A map that is not an intrinsic function (no tag, no Ref / Fn:: / Condition key)."""
     if not tree.is_map(node) or tree.has_val_tag(node):
         return False
-    child = tree.first_child(node)
-    while child != _NONE:
+    for child in _children(tree, node):
         key = bytes(tree.key(child))
         if key.startswith(b"Fn::") or key in (b"Ref", b"Condition"):
             return False
-        child = tree.next_sibling(child)
     return True
 
 
 def _pruned(tree: Any, node: int, keep: frozenset[str]) -> dict[str, Any]:
     result = {}
-    child = tree.first_child(node)
-    while child != _NONE:
+    for child in _children(tree, node):
         key = _text(tree.key(child))
         if key in keep:
             result[key] = _value(tree, child)
-        child = tree.next_sibling(child)
     return result
 
 
@@ -185,17 +178,11 @@ def _mapping(tree: Any, node: int) -> dict[str, Any]:
 def _value(tree: Any, node: int) -> Any:
     """The Python value of a node, with short-form tags turned into the long form."""
     if tree.is_map(node):
-        value: Any = {}
-        child = tree.first_child(node)
-        while child != _NONE:
-            value[_text(tree.key(child))] = _value(tree, child)
-            child = tree.next_sibling(child)
+        value: Any = {
+            _text(tree.key(child)): _value(tree, child) for child in _children(tree, node)
+        }
     elif tree.is_seq(node):
-        value = []
-        child = tree.first_child(node)
-        while child != _NONE:
-            value.append(_value(tree, child))
-            child = tree.next_sibling(child)
+        value = [_value(tree, child) for child in _children(tree, node)]
     else:
         value = _scalar(tree, node)
     if tree.has_val_tag(node):
@@ -236,12 +223,15 @@ def _child(tree: Any, node: int, key: str) -> int:
 def _nth_child(tree: Any, node: int, index: int) -> int:
     if node == _NONE or not tree.is_seq(node):
         return _NONE
+    return next(itertools.islice(_children(tree, node), index, None), _NONE)
+
+
+def _children(tree: Any, node: int) -> Iterator[int]:
+    """The children of ``node``, in document order."""
     child = int(tree.first_child(node))
-    for _ in range(index):
-        if child == _NONE:
-            break
+    while child != _NONE:
+        yield child
         child = int(tree.next_sibling(child))
-    return child
 
 
 def _text(view: Any) -> str:

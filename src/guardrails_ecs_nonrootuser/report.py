@@ -65,7 +65,7 @@ def render_text(reports: Sequence[FileReport]) -> str:
         if report.status != "checked":
             lines.append(f"{report.path}: {report.status}: {report.note}")
             continue
-        findings = [f for t in report.task_definitions for f in t.findings]
+        findings = _findings([report])
         for finding in findings:
             where = f"{report.path}:{finding.line}" if finding.line else report.path
             lines.append(
@@ -148,23 +148,22 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
     rule_ids = list(RULES)
     results = []
     for report in reports:
-        for task_definition in report.task_definitions:
-            for finding in task_definition.findings:
-                location: dict[str, Any] = {
-                    "physicalLocation": {"artifactLocation": _artifact(report.path)},
-                    "logicalLocations": [{"name": finding.logical_id, "kind": "resource"}],
+        for finding in _findings([report]):
+            location: dict[str, Any] = {
+                "physicalLocation": {"artifactLocation": _artifact(report.path)},
+                "logicalLocations": [{"name": finding.logical_id, "kind": "resource"}],
+            }
+            if finding.line:
+                location["physicalLocation"]["region"] = {"startLine": finding.line}
+            results.append(
+                {
+                    "ruleId": finding.rule,
+                    "ruleIndex": rule_ids.index(finding.rule),
+                    "level": finding.level,
+                    "message": {"text": finding.message},
+                    "locations": [location],
                 }
-                if finding.line:
-                    location["physicalLocation"]["region"] = {"startLine": finding.line}
-                results.append(
-                    {
-                        "ruleId": finding.rule,
-                        "ruleIndex": rule_ids.index(finding.rule),
-                        "level": finding.level,
-                        "message": {"text": finding.message},
-                        "locations": [location],
-                    }
-                )
+            )
     notifications = [
         {
             "level": "error" if report.status == "error" else "note",

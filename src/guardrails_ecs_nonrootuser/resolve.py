@@ -16,6 +16,7 @@ value) becomes ``Unresolved``, carrying the reason, never a guess.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -96,7 +97,8 @@ def variants(value: Any) -> list[Any]:
         branch = value.get("Fn::If") if len(value) == 1 else None
         if isinstance(branch, list) and len(branch) == 3:
             found = variants(branch[1]) + variants(branch[2])
-            return _capped(found)
+            _within_limit(len(found))
+            return found
         keys = list(value)
         combos = _product([variants(value[key]) for key in keys])
         return [dict(zip(keys, combo, strict=True)) for combo in combos]
@@ -106,18 +108,13 @@ def variants(value: Any) -> list[Any]:
 
 
 def _product(choices: list[list[Any]]) -> list[tuple[Any, ...]]:
-    total = 1
-    for options in choices:
-        total *= len(options)
-    if total > MAX_VARIANTS:
-        raise TooManyVariantsError(f"more than {MAX_VARIANTS} Fn::If combinations")
+    _within_limit(math.prod(len(options) for options in choices))
     return list(itertools.product(*choices))
 
 
-def _capped(found: list[Any]) -> list[Any]:
-    if len(found) > MAX_VARIANTS:
+def _within_limit(count: int) -> None:
+    if count > MAX_VARIANTS:
         raise TooManyVariantsError(f"more than {MAX_VARIANTS} Fn::If combinations")
-    return found
 
 
 def resolve(value: Any, context: Context) -> Any:
