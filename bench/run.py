@@ -151,10 +151,10 @@ def main() -> None:
     rows = []
     floor = {
         "python3.12, interpreter start only": [sys.executable, "-c", "pass"],
-        "python3.12, start and import rapidyaml and argparse": [
+        "python3.12, start and import PyYAML and argparse": [
             sys.executable,
             "-c",
-            "import ryml, argparse",
+            "import yaml, argparse",
         ],
     }
     for name, command in floor.items():

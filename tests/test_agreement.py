@@ -31,9 +31,10 @@ USERS = sorted(
 ANNOTATION_VERDICTS = {"PASSED": "PASS", "FAILED": "FAIL", "SKIPPED": "SKIP"}
 
 
-def corpus() -> dict[str, dict[str, Any]]:
-    """Task definitions of at most 10 containers (the ECS limit) covering every value."""
-    values: list[Any] = [None, *USERS]
+def corpus(yaml: bool = False) -> dict[str, dict[str, Any]]:
+    """Task definitions of at most 10 containers (the ECS limit) covering every value; for YAML,
+    every value YAML can carry (YAML has no lone surrogates: PyYAML refuses "\\ud800")."""
+    values: list[Any] = [None, *(user for user in USERS if not (yaml and _has_surrogate(user)))]
     task_definitions = {}
     for platform in ("Linux", "Windows"):
         for start in range(0, len(values), 8):
@@ -52,6 +53,10 @@ def corpus() -> dict[str, dict[str, Any]]:
                 }
             task_definitions[f"{platform}{start:03}"] = properties
     return task_definitions
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(char) <= 0xDFFF for char in text)
 
 
 def as_json(task_definitions: dict[str, dict[str, Any]]) -> bytes:
@@ -103,7 +108,7 @@ def command_verdicts(report: FileReport) -> dict[str, tuple[str, list[str]]]:
 @pytest.mark.parametrize("configuration", list(CONFIGURATIONS), ids=list(CONFIGURATIONS))
 def test_hook_and_command_agree_on_every_container(render: Any, configuration: str) -> None:
     properties = CONFIGURATIONS[configuration]
-    task_definitions = corpus()
+    task_definitions = corpus(yaml=render is as_yaml)
     options = Options(Settings.from_mapping(properties))
     from_command = command_verdicts(check_file("corpus", render(task_definitions), options))
     from_hook = {
@@ -120,3 +125,11 @@ def test_hook_and_command_agree_on_every_container(render: Any, configuration: s
 def test_corpus_is_broad() -> None:
     assert len(USERS) > 60
     assert any(not value.isprintable() for value in USERS)
+
+
+def test_yaml_with_a_lone_surrogate_is_unreadable_not_passed() -> None:
+    report = check_file(
+        "t.yaml", as_yaml({"T": {"ContainerDefinitions": [{"User": "\ud800"}]}}), Options()
+    )
+    assert report.status == "error"
+    assert "invalid Unicode character escape" in report.note

@@ -149,7 +149,7 @@ def test_directories_are_searched_and_other_files_skipped(
 ) -> None:
     code, out = check(capsys, str(FIXTURES), *EXEMPT)
     assert f"{FIXTURES / 'docker-compose.yaml'}: skipped: not a CloudFormation template" in out
-    assert "NonRootStack.template.json:35: error [root-group] FailCdkTaskDef5E6F7A8B" in out
+    assert "NonRootStack.template.json:38:7: error [root-group] FailCdkTaskDef5E6F7A8B" in out
     assert "PassCdkTaskDef" not in out
     assert out.splitlines()[-1].startswith("2 templates checked (1 skipped, 0 unreadable)")
     assert code == 1
@@ -164,7 +164,7 @@ def test_standard_input(
     )
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(template)))
     code, out = check(capsys, "-")
-    assert out.startswith('-:1: error [root-user] T: Violation: container "a" (#0) User "0"')
+    assert out.startswith('-:1:112: error [root-user] T: Violation: container "a" (#0) User "0"')
     assert code == 1
 
 

@@ -62,6 +62,35 @@ LINUX_CASES: list[tuple[str, Any, Settings, Rule | None]] = [
     ("d-malformed-user-nan", float("nan"), STRICT, Rule.MALFORMED_USER),
     ("d-malformed-user-list", ["1000"], STRICT, Rule.MALFORMED_USER),
     ("d-malformed-user-object-unresolved-intrinsic", {"Ref": "User"}, STRICT, Rule.MALFORMED_USER),
+    # p) Windows administrator accounts fail on Linux too: a Windows task definition on EC2 need
+    # not declare RuntimePlatform (ECS task definition parameters, "Operating system family")
+    (
+        "p-windows-admin-user-on-linux-container-administrator",
+        "ContainerAdministrator",
+        STRICT,
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    (
+        "p-windows-admin-user-on-linux-administrator",
+        "administrator",
+        STRICT,
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    ("p-windows-admin-user-on-linux-system", "SYSTEM", STRICT, Rule.WINDOWS_ADMIN_USER),
+    (
+        "p-windows-admin-user-on-linux-nt-authority",
+        "NT AUTHORITY\\SYSTEM",
+        STRICT,
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    (
+        "p-windows-admin-user-on-linux-upn",
+        "Administrator@corp.example.com",
+        STRICT,
+        Rule.WINDOWS_ADMIN_USER,
+    ),
+    ("k-pass-linux-name-containing-system", "systemd-network", STRICT, None),
+    ("k-pass-linux-administrator-as-group", "app:administrator", STRICT, None),
     # e) root user
     ("e-root-user-double-zero", "00", STRICT, Rule.ROOT_USER),
     ("e-root-user-plus-zero", "+0", STRICT, Rule.ROOT_USER),

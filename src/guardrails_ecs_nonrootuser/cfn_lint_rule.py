@@ -4,7 +4,9 @@
 
 E9101 reports containers that can run as root or cannot be verified, W9101 unverifiable values
 when ``unresolved`` is ``warn``, I9101 unquoted values YAML 1.1 loaders misread. The check is
-the command's own (``scan.check_file``) on the same file, so both report the same findings.
+the command's own (``scan.check_file``) on the same file, so both report the same findings at
+the same lines and columns. A file the check cannot read, or an invalid rule configuration, is
+an E9101 error on the file's first line, never a silent pass.
 Options, set on E9101 (``--configure-rule E9101:config=hook-config.json``):
 
 - ``config``: the hook's type configuration (JSON), as for ``ecs-nonroot check --config``;
@@ -46,18 +48,24 @@ class NonRootUser(CloudFormationLintRule):
         self.configure()
 
     def match(self, cfn: Any) -> list[RuleMatch]:
-        options = build_options(
-            self.config["config"] or None,
-            {},
-            self.config["parameters"],
-            self.config["unresolved"],
-        )
+        try:
+            options = build_options(
+                self.config["config"] or None,
+                {},
+                self.config["parameters"],
+                self.config["unresolved"],
+            )
+        except (OSError, ValueError) as error:  # ConfigError is a ValueError
+            return [_whole_file(f"[configuration] E9101: {error}")]
         path = Path(cfn.filename) if cfn.filename else None
+        located = False
         if path is not None and path.is_file():
-            data = path.read_bytes()
-        else:
+            data, located = path.read_bytes(), True
+        else:  # standard input, already read by cfn-lint: it locates the findings itself
             data = json.dumps(cfn.template, default=str).encode("utf-8")
         report = check_file(str(path), data, options)
+        if report.status == "error":
+            return [_whole_file(f"[unreadable] {report.note}")]
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
         matches = []
         for task_definition in report.task_definitions:
@@ -66,10 +74,16 @@ class NonRootUser(CloudFormationLintRule):
                 if finding.container is not None:
                     where += ["Properties", "ContainerDefinitions", finding.container]
                 extra: dict[str, Any] = {"rule": levels[finding.level]}
-                if finding.line:
-                    extra["location"] = (finding.line - 1, 0, finding.line - 1, 0)
+                if located:
+                    line, column = finding.line - 1, finding.column - 1
+                    extra["location"] = (line, column, line, column)
                 matches.append(RuleMatch(where, f"[{finding.rule}] {finding.message}", **extra))
         return matches
+
+
+def _whole_file(message: str) -> RuleMatch:
+    """An error about the file as a whole, on its first line."""
+    return RuleMatch([], message, location=(0, 0, 0, 0))
 
 
 class UnverifiableValue(CloudFormationLintRule):

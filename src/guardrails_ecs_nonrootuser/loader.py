@@ -1,49 +1,80 @@
-"""Read a CloudFormation template (YAML or JSON) into plain Python values, with line numbers.
+"""Read a CloudFormation template (YAML or JSON) as CloudFormation users' tools read it.
 
-Parsing is done by rapidyaml, which reads both YAML and JSON and leaves every scalar as the
-text that was written, so nothing is decided on a value a YAML 1.1 loader would have mangled
-(an unquoted ``1000:50`` is base-60 ``60050`` to PyYAML). Only what the check needs is turned
-into Python values: ``Parameters``, ``Mappings``, the ``Type`` of every resource, and for task
-definitions the properties the policy reads (``RuntimePlatform`` and each container's ``Name``,
-``Image`` and ``User``). Short-form tags become the long form (``!Ref x`` -> ``{"Ref": "x"}``,
-``!GetAtt a.b`` -> ``{"Fn::GetAtt": ["a", "b"]}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``).
+Parsing is PyYAML's, configured as cfn-lint configures it: libyaml's C composer where PyYAML has
+it (the pure-Python one otherwise), and when that refuses a document that looks like JSON, the
+standard library's JSON reading of it. So every template cfn-lint, ``aws cloudformation
+package`` or SAM reads, this reads, with the same values. Only what the check needs is turned
+into Python values: ``Parameters``, ``Mappings``, ``Conditions``, each resource's ``Type`` and
+``Condition``, and for task definitions the properties the policy reads (``RuntimePlatform`` and
+each container's ``Name``, ``Image`` and ``User``, through any ``Fn::If`` around them).
+
+Values keep the text as written: a plain scalar that YAML 1.1 types as something other than a
+string (``1000:50`` is the base-60 number 60050 to PyYAML) comes back as a ``PlainScalar`` that
+says how it is read, so nothing is decided on a mangled value. Short-form tags become the long
+form (``!Ref x`` -> ``{"Ref": "x"}``, ``!GetAtt a.b`` -> ``{"Fn::GetAtt": ["a", "b"]}``), merge
+keys (``<<``) merge as YAML specifies (keys written in the mapping win; among merged mappings,
+the earlier wins), and a repeated key takes the last value, as every YAML and JSON loader does.
+
+Mappings come back as ``Located`` dicts that know where they start in the file and where each
+of their keys is: line and column, counted from 1 in characters of the text as written (a tab
+is one column), whatever multi-line scalars, escapes, CRLF line ends or byte-order mark precede
+them. Positions come from the parser's own marks, so reading is linear in the file's size.
 """
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import re
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Callable
+from json.decoder import JSONDecodeError
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
+from typing import Any, NamedTuple
 
-import ryml
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # PyYAML built without libyaml: same results, slower
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
-_NONE: int = ryml.NONE
+MAX_FLOW_DEPTH = 512
+"""Deepest nesting of ``[...]``/``{...}`` read: libyaml's time grows with the square of it."""
+MAX_VALUES = 1_000_000
+"""How many values are built from one template, YAML aliases expanded, before it is refused."""
+
 _KEEP_PROPERTIES = frozenset({"ContainerDefinitions", "RuntimePlatform"})
 _KEEP_CONTAINER = frozenset({"Name", "Image", "User"})
-
-# YAML 1.1 implicit types (yaml.org/type) that a plain scalar can silently turn into, other than
-# a canonical decimal or true/false, which CloudFormation would send back as the same text.
-# Patterns stay strings: re compiles (and caches) them on first use, not at import.
-_YAML11_FORMS = (
-    (r"[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+", "a base-60 number"),
-    (r"[-+]?0b[01_]+", "a binary number"),
-    (r"[-+]?0x[0-9a-fA-F_]+", "a hexadecimal number"),
-    (r"[-+]?0[0-7_]+", "an octal number"),
-    (r"[-+]?(?:0|[1-9][0-9_]*)", "a number"),
-    (
-        r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
-        "a floating-point number",
-    ),
-    (r"y|Y|yes|Yes|YES|n|N|no|No|NO|True|TRUE|False|FALSE|on|On|ON|off|Off|OFF", "a boolean"),
-)
-_CANONICAL = r"-?(?:0|[1-9][0-9]*)|true|false"
+_CORE = "tag:yaml.org,2002:"
+# How YAML 1.1 (PyYAML's resolver) reads a plain scalar typed other than as a string.
+_READINGS = {
+    "int": "a number",
+    "float": "a floating-point number",
+    "bool": "a boolean",
+    "timestamp": "a date",
+    "null": "null",
+}
+# A number or boolean that CloudFormation would send back as the same text.
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)|true|false")
+# Any number of nesting levels needs this much of the C stack per level in libyaml's composer
+# (measured: about 330 bytes), with room to spare.
+_STACK_PER_LEVEL = 512
+_MAIN_STACK_LEVELS = 12_000
+_FLOW_CHECK_FROM = 4_096
 
 
 class TemplateError(ValueError):
-    """The file cannot be read as a template (not UTF-8, or not valid YAML/JSON)."""
+    """The file cannot be read as a template (not UTF-8, or not valid YAML or JSON)."""
+
+
+class Position(NamedTuple):
+    """Where something is written: line and column, both counted from 1."""
+
+    line: int
+    column: int
 
 
 class PlainScalar(str):
@@ -57,156 +88,269 @@ class PlainScalar(str):
         return scalar
 
 
-class Template:
-    """The parts of one template the check needs, and where they are in the file."""
+class Located(dict[str, Any]):
+    """A mapping as written in the file: where it starts, and where each key is."""
 
-    def __init__(
-        self, parameters: dict[str, Any], mappings: dict[str, Any], tree: Any, buffer: bytearray
-    ) -> None:
-        self.parameters = parameters
-        self.mappings = mappings
-        self.task_definitions: dict[str, Any] = {}
-        self._tree = tree
-        self._buffer = buffer
-        self._nodes: dict[str, int] = {}
+    start: Position
+    keys_at: dict[str, Position]
 
-    def line(self, logical_id: str, container_index: int | None = None) -> int | None:
-        """The line of a task definition, or of one of its container definitions."""
-        node = self._nodes.get(logical_id)
-        if node is None:
-            return None
-        key_node = node
-        if container_index is not None:
-            containers = _child(
-                self._tree, _child(self._tree, node, "Properties"), "ContainerDefinitions"
-            )
-            item = _nth_child(self._tree, containers, container_index)
-            if item != _NONE and self._tree.is_map(item) and self._tree.has_children(item):
-                key_node = self._tree.first_child(item)
-        if not self._tree.has_key(key_node):
-            return None
-        offset = _address(self._tree.key(key_node)) - _address(self._buffer)
-        return self._buffer.count(b"\n", 0, offset) + 1
+
+class TaskDefinition(NamedTuple):
+    properties: Any
+    """Its Properties, keeping only what the policy reads."""
+    position: Position
+    """Where its logical id is written."""
+    condition: str | None
+    """The resource's Condition: it exists only when that condition is true."""
+
+
+class Template(NamedTuple):
+    """The parts of one template the check needs."""
+
+    parameters: dict[str, Any]
+    mappings: dict[str, Any]
+    conditions: dict[str, Any]
+    task_definitions: dict[str, TaskDefinition]
 
 
 def load(data: bytes) -> Template | None:
     """The template in ``data``, or None when it is not a CloudFormation template."""
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
-    buffer = bytearray(data.removeprefix(b"\xef\xbb\xbf"))
+    root = _compose(text)
+    builder = _Builder()
     try:
-        tree = ryml.parse_in_place(buffer)
-    except ryml.ExceptionParse as error:
-        where = error.errdata_parse.ymlloc
-        raise TemplateError(
-            f"not valid YAML or JSON (line {where.line}, column {where.col})"
-        ) from None
-    except ryml.ExceptionBasic as error:
-        raise TemplateError(f"not valid YAML or JSON ({error.msg})") from None
-    if b"*" in buffer and b"&" in buffer:
-        tree.resolve()
-    root = tree.root_id()
-    if tree.is_stream(root):
-        root = tree.first_child(root)
-    resources = _child(tree, root, "Resources") if tree.is_map(root) else _NONE
-    if resources == _NONE or not tree.is_map(resources):
-        return None
-    template = Template(
-        _mapping(tree, _child(tree, root, "Parameters")),
-        _mapping(tree, _child(tree, root, "Mappings")),
-        tree,
-        buffer,
-    )
-    is_template = tree.has_child(root, b"AWSTemplateFormatVersion")
-    for resource in _children(tree, resources):
-        kind = _child(tree, resource, "Type") if tree.is_map(resource) else _NONE
-        if kind != _NONE and tree.has_val(kind):
+        return builder.template(root)
+    except RecursionError:
+        raise TemplateError("nested too deeply to read") from None
+
+
+def _compose(text: str) -> Node | None:
+    """The document's node graph, from libyaml or, for JSON libyaml refuses, from json."""
+    levels = sum(text.count(char) for char in "[{-?:")
+    if text.count("[") + text.count("{") > _FLOW_CHECK_FROM:
+        _check_flow_depth(text)
+    try:
+        if levels <= _MAIN_STACK_LEVELS:
+            return yaml.compose(text, Loader=_Loader)
+        return _on_large_stack(lambda: yaml.compose(text, Loader=_Loader), levels)
+    except yaml.MarkedYAMLError as error:
+        if text.lstrip().startswith("{"):
+            return _compose_json(text)
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise TemplateError(f"not valid YAML or JSON: {error.problem}{where}") from None
+    except yaml.YAMLError as error:  # the reader's errors (control characters) carry no mark
+        if text.lstrip().startswith("{"):
+            return _compose_json(text)
+        raise TemplateError(f"not valid YAML or JSON: {_reader_problem(error)}") from None
+
+
+def _reader_problem(error: yaml.YAMLError) -> str:
+    if isinstance(error, ReaderError):
+        return f"character #x{error.character:04x} is not allowed (position {error.position})"
+    return "the parser refused it"
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse ``[``/``{`` nesting deeper than MAX_FLOW_DEPTH before composing it."""
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
+                depth += 1
+                if depth > MAX_FLOW_DEPTH:
+                    line = token.start_mark.line + 1
+                    raise TemplateError(
+                        f"nested more than {MAX_FLOW_DEPTH} levels of [ and {{ (line {line})"
+                    )
+            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # composing reports it, or reads the text as JSON
+
+
+def _on_large_stack(compose: Callable[[], Node | None], levels: int) -> Node | None:
+    """Run libyaml's recursive composer on a thread whose stack fits ``levels`` of nesting."""
+    result: list[Node | None] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(compose())
+        except BaseException as error:  # re-raised on the calling thread
+            failure.append(error)
+
+    previous = threading.stack_size(max(levels * _STACK_PER_LEVEL, 8 << 20) + (1 << 20))
+    try:
+        worker = threading.Thread(target=run, name="compose")
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+class _Builder:
+    """Turns composed nodes into the values the check needs, within MAX_VALUES."""
+
+    def __init__(self) -> None:
+        self.budget = MAX_VALUES
+
+    def template(self, root: Node | None) -> Template | None:
+        if not isinstance(root, MappingNode):
+            return None
+        top = _pairs(root)
+        resources = top.get("Resources")
+        if resources is None or not isinstance(resources[1], MappingNode):
+            return None
+        is_template = "AWSTemplateFormatVersion" in top
+        task_definitions: dict[str, TaskDefinition] = {}
+        for logical_id, (key, resource) in _pairs(resources[1]).items():
+            fields = _pairs(resource) if isinstance(resource, MappingNode) else {}
+            kind = fields.get("Type")
+            if kind is None or not isinstance(kind[1], ScalarNode):
+                continue
             is_template = True
-            if _text(tree.val(kind)) == TASK_DEFINITION:
-                logical_id = _text(tree.key(resource))
-                template.task_definitions[logical_id] = _properties(
-                    tree, _child(tree, resource, "Properties")
-                )
-                template._nodes[logical_id] = resource
-    return template if is_template else None
+            if kind[1].value != TASK_DEFINITION:
+                continue
+            properties = fields.get("Properties")
+            condition = fields.get("Condition")
+            task_definitions[logical_id] = TaskDefinition(
+                self.properties(properties[1]) if properties else None,
+                _position(key),
+                condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
+            )
+        if not is_template:
+            return None
+        return Template(
+            self.section(top, "Parameters"),
+            self.section(top, "Mappings"),
+            self.section(top, "Conditions"),
+            task_definitions,
+        )
+
+    def section(self, top: dict[str, tuple[Node, Node]], name: str) -> dict[str, Any]:
+        value = self.value(top[name][1]) if name in top else None
+        return value if isinstance(value, dict) else {}
+
+    def properties(self, node: Node) -> Any:
+        """A task definition's Properties, keeping only what the policy reads."""
+        function = _if_arguments(node)
+        if function is not None:
+            return self.branches(node, function, self.properties)
+        if not _plain_map(node):
+            return self.value(node)
+        assert isinstance(node, MappingNode)
+        kept = self.located(node, _KEEP_PROPERTIES - {"ContainerDefinitions"})
+        containers = _pairs(node).get("ContainerDefinitions")
+        if containers is not None:
+            kept["ContainerDefinitions"] = self.container_list(containers[1])
+            kept.keys_at["ContainerDefinitions"] = _position(containers[0])
+        return kept
+
+    def container_list(self, node: Node) -> Any:
+        function = _if_arguments(node)
+        if function is not None:
+            return self.branches(node, function, self.container_list)
+        if isinstance(node, SequenceNode) and not _is_tagged(node):
+            self.spend(len(node.value))
+            return [self.container(item) for item in node.value]
+        return self.value(node)
+
+    def container(self, node: Node) -> Any:
+        function = _if_arguments(node)
+        if function is not None:
+            return self.branches(node, function, self.container)
+        if _plain_map(node):
+            assert isinstance(node, MappingNode)
+            return self.located(node, _KEEP_CONTAINER)
+        return self.value(node)
+
+    def branches(self, node: Node, arguments: list[Node], each: Callable[[Node], Any]) -> Any:
+        """``Fn::If`` [condition, a, b] with ``each`` applied to both branches."""
+        condition, true, false = arguments
+        self.spend(3)
+        return {"Fn::If": [self.value(condition), each(true), each(false)]}
+
+    def located(self, node: MappingNode, keep: frozenset[str] | None = None) -> Located:
+        """The mapping with its positions, only the keys in ``keep`` when it is given."""
+        result = Located()
+        result.start = _position(node)
+        result.keys_at = {}
+        for key, (key_node, value) in _pairs(node).items():
+            if keep is None or key in keep:
+                result[key] = self.value(value)
+                result.keys_at[key] = _position(key_node)
+        self.spend(len(result) + 1)
+        return result
+
+    def value(self, node: Node) -> Any:
+        """The Python value of a node, short-form tags turned into the long form."""
+        self.spend(1)
+        tag = node.tag
+        if isinstance(node, ScalarNode):
+            value: Any = _scalar(node)
+        elif isinstance(node, SequenceNode):
+            value = [self.value(item) for item in node.value]
+        else:
+            assert isinstance(node, MappingNode)
+            if not tag.startswith("!"):
+                return self.located(node)
+            value = {key: self.value(item) for key, (_, item) in _pairs(node).items()}
+        if tag.startswith("!"):
+            return _long_form(tag[1:], value)
+        return value
+
+    def spend(self, count: int) -> None:
+        self.budget -= count
+        if self.budget < 0:
+            raise TemplateError(f"more than {MAX_VALUES:,} values once YAML aliases are expanded")
 
 
-def _properties(tree: Any, node: int) -> Any:
-    """A task definition's Properties, keeping only what the policy reads."""
-    if node == _NONE:
+def _pairs(node: MappingNode) -> dict[str, tuple[Node, Node]]:
+    """A mapping's keys, with merge keys applied as PyYAML applies them; the last repeat wins."""
+    merged: dict[str, tuple[Node, Node]] = {}
+    own: dict[str, tuple[Node, Node]] = {}
+    for key, value in node.value:
+        if key.tag == _CORE + "merge":
+            sources = value.value if isinstance(value, SequenceNode) else [value]
+            for source in reversed(sources):  # the first merged mapping wins
+                if not isinstance(source, MappingNode):
+                    raise TemplateError(
+                        f"a merge key (<<) must refer to mappings (line {key.start_mark.line + 1})"
+                    )
+                merged.update(_pairs(source))
+        else:
+            own[_key_text(key)] = (key, value)
+    merged.update(own)
+    return merged
+
+
+def _key_text(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        return str(node.value)
+    raise TemplateError(f"a mapping key that is not a string (line {node.start_mark.line + 1})")
+
+
+def _scalar(node: ScalarNode) -> str | None:
+    text = str(node.value)
+    if node.style or node.tag.startswith("!"):
+        return text  # quoted, block or folded, or a tag's argument: a string as written
+    kind = node.tag.removeprefix(_CORE)
+    if kind == "null":
         return None
-    if not _plain_map(tree, node):
-        return _value(tree, node)
-    containers = _child(tree, node, "ContainerDefinitions")
-    if containers == _NONE or not tree.is_seq(containers) or tree.has_val_tag(containers):
-        return _pruned(tree, node, _KEEP_PROPERTIES)
-    kept = _pruned(tree, node, _KEEP_PROPERTIES - {"ContainerDefinitions"})
-    kept["ContainerDefinitions"] = [
-        _pruned(tree, item, _KEEP_CONTAINER) if _plain_map(tree, item) else _value(tree, item)
-        for item in _children(tree, containers)
-    ]
-    return kept
-
-
-def _plain_map(tree: Any, node: int) -> bool:
-    """A map that is not an intrinsic function (no tag, no Ref / Fn:: / Condition key)."""
-    if not tree.is_map(node) or tree.has_val_tag(node):
-        return False
-    for child in _children(tree, node):
-        key = bytes(tree.key(child))
-        if key.startswith(b"Fn::") or key in (b"Ref", b"Condition"):
-            return False
-    return True
-
-
-def _pruned(tree: Any, node: int, keep: frozenset[str]) -> dict[str, Any]:
-    result = {}
-    for child in _children(tree, node):
-        key = _text(tree.key(child))
-        if key in keep:
-            result[key] = _value(tree, child)
-    return result
-
-
-def _mapping(tree: Any, node: int) -> dict[str, Any]:
-    value = _value(tree, node) if node != _NONE else None
-    return value if isinstance(value, dict) else {}
-
-
-def _value(tree: Any, node: int) -> Any:
-    """The Python value of a node, with short-form tags turned into the long form."""
-    if tree.is_map(node):
-        value: Any = {
-            _text(tree.key(child)): _value(tree, child) for child in _children(tree, node)
-        }
-    elif tree.is_seq(node):
-        value = [_value(tree, child) for child in _children(tree, node)]
-    else:
-        value = _scalar(tree, node)
-    if tree.has_val_tag(node):
-        return _long_form(_text(tree.val_tag(node)), value)
-    return value
-
-
-def _scalar(tree: Any, node: int) -> str | None:
-    if not tree.has_val(node):
-        return None
-    quoted = tree.is_val_quoted(node)
-    if not quoted and tree.val_is_null(node):
-        return None
-    text = _text(tree.val(node))
-    if quoted or re.fullmatch(_CANONICAL, text):
+    reading = _READINGS.get(kind)
+    if reading is None or _CANONICAL.fullmatch(text):
         return text
-    for form, reading in _YAML11_FORMS:
-        if re.fullmatch(form, text):
-            return PlainScalar(text, reading)
-    return text
+    return PlainScalar(text, reading)
 
 
-def _long_form(tag: str, value: Any) -> Any:
-    name = tag.removeprefix("!")
+def _long_form(name: str, value: Any) -> Any:
     if name == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     if name in ("Ref", "Condition"):
@@ -214,57 +358,143 @@ def _long_form(tag: str, value: Any) -> Any:
     return {f"Fn::{name}": value}
 
 
-def _child(tree: Any, node: int, key: str) -> int:
-    if node == _NONE or not tree.is_map(node):
-        return _NONE
-    return int(tree.find_child(node, key.encode()))
+def _if_arguments(node: Node) -> list[Node] | None:
+    """The three argument nodes of an ``Fn::If`` written in either form, else None."""
+    if node.tag == "!If":
+        arguments = node
+    elif isinstance(node, MappingNode) and not _is_tagged(node) and len(node.value) == 1:
+        ((key, arguments),) = node.value
+        if not (isinstance(key, ScalarNode) and key.value == "Fn::If") or _is_tagged(arguments):
+            return None
+    else:
+        return None
+    if isinstance(arguments, SequenceNode) and len(arguments.value) == 3:
+        return list(arguments.value)
+    return None
 
 
-def _nth_child(tree: Any, node: int, index: int) -> int:
-    if node == _NONE or not tree.is_seq(node):
-        return _NONE
-    return next(itertools.islice(_children(tree, node), index, None), _NONE)
+def _is_tagged(node: Node) -> bool:
+    return str(node.tag).startswith("!")
 
 
-def _children(tree: Any, node: int) -> Iterator[int]:
-    """The children of ``node``, in document order."""
-    child = int(tree.first_child(node))
-    while child != _NONE:
-        yield child
-        child = int(tree.next_sibling(child))
+def _plain_map(node: Node) -> bool:
+    """A mapping that is not an intrinsic function (no tag, no Ref / Fn:: / Condition key)."""
+    if not isinstance(node, MappingNode) or _is_tagged(node):
+        return False
+    return not any(
+        isinstance(key, ScalarNode)
+        and (str(key.value).startswith("Fn::") or key.value in ("Ref", "Condition"))
+        for key, _ in node.value
+    )
 
 
-def _text(view: Any) -> str:
-    """A scalar's text. Escapes such as "\\ud800" decode to lone surrogates, kept as such."""
+def _position(node: Node) -> Position:
+    mark = node.start_mark
+    return Position(mark.line + 1, mark.column + 1)
+
+
+# JSON that libyaml refuses (raw C1 control characters, "\ud800" escapes, keys over 1,024
+# characters) is read by the standard library's rules into the same node types.
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_LITERALS = {"true": "bool", "false": "bool", "null": "null"}
+
+
+def _compose_json(text: str) -> Node:
+    reader = _JsonReader(text)
     try:
-        return str(view, "utf-8", "surrogatepass")
-    except UnicodeDecodeError:
-        return str(view, "utf-8", "replace")
+        node = reader.node(reader.skip(0))
+        if reader.skip(reader.end) != len(text):
+            reader.fail(reader.skip(reader.end), "extra data after the template")
+        return node
+    except RecursionError:
+        raise TemplateError("nested too deeply to read") from None
 
 
-def _address(buffer: Any) -> int:
-    """The memory address of a buffer's first byte (CPython's PyObject_GetBuffer)."""
-    import ctypes  # only needed to place a finding on its line
+class _JsonReader:
+    """A JSON reader that records where each value starts, as PyYAML's marks do."""
 
-    class PyBuffer(ctypes.Structure):
-        _fields_ = (
-            ("buf", ctypes.c_void_p),
-            ("obj", ctypes.c_void_p),
-            ("len", ctypes.c_ssize_t),
-            ("itemsize", ctypes.c_ssize_t),
-            ("readonly", ctypes.c_int),
-            ("ndim", ctypes.c_int),
-            ("format", ctypes.c_char_p),
-            ("shape", ctypes.c_void_p),
-            ("strides", ctypes.c_void_p),
-            ("suboffsets", ctypes.c_void_p),
-            ("internal", ctypes.c_void_p),
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.end = 0
+        self.newlines = [match.start() for match in re.finditer("\n", text)]
+
+    def skip(self, index: int) -> int:
+        match = _WHITESPACE.match(self.text, index)
+        assert match is not None
+        return match.end()
+
+    def mark(self, index: int) -> yaml.Mark:
+        line = bisect.bisect_left(self.newlines, index)
+        column = index - (self.newlines[line - 1] + 1 if line else 0)
+        return yaml.Mark("<json>", index, line, column, None, 0)
+
+    def fail(self, index: int, problem: str) -> None:
+        mark = self.mark(index)
+        raise TemplateError(
+            f"not valid YAML or JSON: {problem} (line {mark.line + 1}, column {mark.column + 1})"
         )
 
-    view = PyBuffer()
-    if ctypes.pythonapi.PyObject_GetBuffer(ctypes.py_object(buffer), ctypes.byref(view), 0):
-        raise TemplateError("cannot locate a value in the file")
-    try:
-        return int(view.buf or 0)
-    finally:
-        ctypes.pythonapi.PyBuffer_Release(ctypes.byref(view))
+    def node(self, index: int) -> Node:
+        text, start = self.text, self.mark(index)
+        char = text[index : index + 1]
+        if char == "{":
+            return self.mapping(index, start)
+        if char == "[":
+            items: list[Node] = []
+            index = self.skip(index + 1)
+            if text.startswith("]", index):
+                self.end = index + 1
+                return SequenceNode(_CORE + "seq", items, start, start, flow_style=True)
+            while True:
+                items.append(self.node(index))
+                index = self.skip(self.end)
+                if text.startswith("]", index):
+                    self.end = index + 1
+                    return SequenceNode(_CORE + "seq", items, start, start, flow_style=True)
+                self.expect(index, ",")
+                index = self.skip(index + 1)
+        if char == '"':
+            value = self.string(index)
+            return ScalarNode(_CORE + "str", value, start, start, style='"')
+        for literal, kind in _LITERALS.items():
+            if text.startswith(literal, index):
+                self.end = index + len(literal)
+                return ScalarNode(_CORE + kind, literal, start, start)
+        number = _NUMBER.match(text, index)
+        if number is None:
+            self.fail(index, "expected a value")
+        assert number is not None
+        self.end = number.end()
+        kind = "int" if number.group().lstrip("-").isdigit() else "float"
+        return ScalarNode(_CORE + kind, number.group(), start, start)
+
+    def mapping(self, index: int, start: yaml.Mark) -> MappingNode:
+        text, pairs = self.text, []
+        index = self.skip(index + 1)
+        if not text.startswith("}", index):
+            while True:
+                if not text.startswith('"', index):
+                    self.fail(index, "expected a string key")
+                key = ScalarNode(_CORE + "str", self.string(index), self.mark(index), start, '"')
+                index = self.skip(self.end)
+                self.expect(index, ":")
+                pairs.append((key, self.node(self.skip(index + 1))))
+                index = self.skip(self.end)
+                if text.startswith("}", index):
+                    break
+                self.expect(index, ",")
+                index = self.skip(index + 1)
+        self.end = index + 1
+        return MappingNode(_CORE + "map", pairs, start, start, flow_style=True)
+
+    def string(self, index: int) -> str:
+        try:
+            value, self.end = _scanstring(self.text, index + 1, True)
+        except JSONDecodeError as error:
+            self.fail(error.pos, error.msg)
+        return str(value)
+
+    def expect(self, index: int, char: str) -> None:
+        if not self.text.startswith(char, index):
+            self.fail(index, f"expected {char!r}")

@@ -15,6 +15,13 @@ Scope
      (``RuntimePlatform.OperatingSystemFamily`` starts with ``WINDOWS_SERVER``)
      when ``WindowsContainers`` is ``SKIP``.
 
+Both platforms, before the platform's own rules:
+  p) FAIL ``windows-admin-user`` when ``User`` names a Windows administrator
+     account (as in rule n) whatever the platform: a Windows task definition
+     run on EC2 need not declare ``RuntimePlatform``, so the platform a value
+     is meant for is not known from the task definition, and on Linux such a
+     name is never a deliberate non-root user.
+
 Linux containers: ``User`` is resolved the way runc resolves a user spec
 (libcontainer's ``GetExecUser``): split at the first ``:`` into a user part
 and a group part; a part that Go's ``strconv.Atoi`` accepts is a numeric id,
@@ -125,8 +132,8 @@ RULE_SUMMARIES = {
     "is not set.",
     Rule.WINDOWS_MISSING_USER: "A Windows container sets no User, so the image's default user "
     "applies: ContainerAdministrator in Windows Server Core images.",
-    Rule.WINDOWS_ADMIN_USER: "A Windows container's User is an administrator account "
-    "(ContainerAdministrator, Administrator, SYSTEM).",
+    Rule.WINDOWS_ADMIN_USER: "User is a Windows administrator account (ContainerAdministrator, "
+    "Administrator, SYSTEM), on any platform: a Windows task on EC2 need not declare one.",
 }
 """One sentence per rule, for reports that describe their rules (SARIF)."""
 
@@ -275,12 +282,14 @@ class Finding(NamedTuple):
 
 
 def check_linux_user(value: object, settings: Settings) -> Finding | None:
-    """Decide a Linux container's ``User`` value (rules c to k); None means it passes."""
+    """Decide a Linux container's ``User`` value (rules c to k, and p); None means it passes."""
     text = _user_text(value)
     if text is None:
         return _malformed(f"User is {_kind(value)}, not a user spec")
     if text == "":
         return _missing_user(None if value is None else "User is empty")
+    if _is_windows_admin(text):
+        return _windows_admin()
     if any(not char.isprintable() or char.isspace() for char in text):
         return _malformed("User contains whitespace or a non-printable character")
     user, colon, group = text.partition(":")
@@ -379,10 +388,19 @@ def check_windows_user(value: object) -> Finding | None:
         )
     if not all(char.isprintable() for char in text):
         return _malformed("User contains a non-printable character")
-    account = text.strip().rpartition("\\")[2].partition("@")[0]
-    if account.casefold() in WINDOWS_ADMIN_ACCOUNTS:
-        return Finding(Rule.WINDOWS_ADMIN_USER, "User is an administrator account", _FIX_WINDOWS)
+    if _is_windows_admin(text):
+        return _windows_admin()
     return None
+
+
+def _is_windows_admin(text: str) -> bool:
+    """Whether the account (after the last ``\\``, before any ``@``) is an administrator."""
+    account = text.strip().rpartition("\\")[2].partition("@")[0]
+    return account.casefold() in WINDOWS_ADMIN_ACCOUNTS
+
+
+def _windows_admin() -> Finding:
+    return Finding(Rule.WINDOWS_ADMIN_USER, "User is a Windows administrator account", _FIX_WINDOWS)
 
 
 _FIX_WINDOWS = 'set User to a non-administrator account, e.g. "ContainerUser"'
@@ -423,12 +441,15 @@ class ContainerResult(NamedTuple):
             return f"container {quote(self.name)} (#{self.position})"
         return f"container #{self.position}"
 
-    def describe(self) -> str:
-        """One line: the container, the value seen and the verdict's reason (and fix)."""
+    def describe(self, when: str = "") -> str:
+        """One line: the container, the value seen and the verdict's reason (and fix); ``when``
+        follows the container's label (``", when HasProxy is true,"``)."""
         seen = "User not set" if self.user is None else f"User {_display(self.user)}"
         if self.finding is None:
-            return f"{self.label}: {seen}: {self.note}"
-        return f"Violation: {self.label} {seen}: {self.finding.reason}. Fix: {self.finding.fix}."
+            return f"{self.label}{when}: {seen}: {self.note}"
+        return (
+            f"Violation: {self.label}{when} {seen}: {self.finding.reason}. Fix: {self.finding.fix}."
+        )
 
 
 class Report(NamedTuple):

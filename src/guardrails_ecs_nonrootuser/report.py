@@ -27,11 +27,14 @@ RULES: dict[str, tuple[str, str]] = {
     UNRESOLVED_VALUE: (
         "A value the check needs (User, ContainerDefinitions, RuntimePlatform) cannot be "
         "resolved from the template: it comes from Fn::GetAtt, Fn::ImportValue, SSM, or a "
-        "parameter with no value. Pass --parameter NAME=VALUE or use a literal.",
+        "parameter with no value (give it with --parameter NAME=VALUE), or depends on more "
+        "combinations of conditions than are checked.",
         "error",
     ),
     INVALID_TASK_DEFINITION: (
-        "The task definition's properties do not have the shape ECS requires.",
+        "The task definition's properties do not have the shape ECS requires, or an intrinsic "
+        "function in them is one CloudFormation would refuse or fail (malformed, Fn::Select out "
+        "of range, Fn::FindInMap keys not in Mappings).",
         "error",
     ),
     UNQUOTED_YAML11: (
@@ -67,7 +70,7 @@ def render_text(reports: Sequence[FileReport]) -> str:
             continue
         findings = _findings([report])
         for finding in findings:
-            where = f"{report.path}:{finding.line}" if finding.line else report.path
+            where = f"{report.path}:{finding.line}:{finding.column}"
             lines.append(
                 f"{where}: {finding.level} [{finding.rule}] {finding.logical_id}: {finding.message}"
             )
@@ -115,8 +118,16 @@ def render_json(reports: Sequence[FileReport]) -> str:
                     {
                         "logicalId": t.logical_id,
                         "line": t.line,
+                        "column": t.column,
                         "containers": [
-                            {"index": c.position, "name": c.name, "verdict": c.verdict}
+                            {
+                                "index": c.position,
+                                "name": c.name,
+                                "verdict": c.verdict,
+                                "line": c.line,
+                                "column": c.column,
+                                **({"condition": c.condition} if c.condition else {}),
+                            }
                             for c in t.containers
                         ],
                         "findings": [_finding_json(f) for f in t.findings],
@@ -138,6 +149,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "level": finding.level,
         "message": finding.message,
         "line": finding.line,
+        "column": finding.column,
         "container": finding.container,
     }
 
@@ -153,8 +165,10 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
                 "physicalLocation": {"artifactLocation": _artifact(report.path)},
                 "logicalLocations": [{"name": finding.logical_id, "kind": "resource"}],
             }
-            if finding.line:
-                location["physicalLocation"]["region"] = {"startLine": finding.line}
+            location["physicalLocation"]["region"] = {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+            }
             results.append(
                 {
                     "ruleId": finding.rule,
@@ -201,6 +215,7 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
                         "rules": rules,
                     }
                 },
+                "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {
                         "executionSuccessful": exit_code(reports) != EXIT_USAGE,

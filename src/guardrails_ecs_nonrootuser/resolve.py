@@ -1,29 +1,53 @@
 """Resolve CloudFormation intrinsic functions in a template's values, as far as is knowable offline.
 
-``variants`` expands every ``Fn::If`` into both branches (either can be deployed), and
+Conditions first. ``Conditions.cases`` lists every way the conditions a value uses can turn out,
+and ``choose`` picks the ``Fn::If`` branches of one such case. A condition is one variable
+wherever it is used (seven ``!If [IsProd, ...]`` are two cases, not 128), and conditions built
+from one another (``!Not [!Condition IsProd]``, ``Fn::And``, ``Fn::Or``) keep their relation:
+what varies are the ``Fn::Equals`` comparisons they are built from. A comparison is decided only
+by values given on the command line; otherwise both outcomes are checked, since a stack can be
+deployed with any parameter values.
+
 ``resolve`` then evaluates what a template alone determines:
 
 - ``Ref`` to a parameter: the value given on the command line, else the parameter's ``Default``
   (a list for ``List<...>`` and ``CommaDelimitedList`` types). ``AWS::SSM::Parameter::Value<...>``
   parameters are resolved from SSM at deploy time and stay unresolved. ``Ref: AWS::NoValue``
   removes the property or list item; other pseudo parameters resolve only when given.
-- ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::FindInMap`` over resolvable values.
+- ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` over resolvable
+  values.
 
-Anything else (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no
-value) becomes ``Unresolved``, carrying the reason, never a guess.
+Anything else becomes ``Unresolved``, carrying the reason, never a guess: known only at deploy
+time (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no value;
+``parameter`` names the one ``--parameter`` can give), or ``invalid``: a function CloudFormation
+would refuse or fail (malformed, ``Fn::Select`` out of range, ``Fn::FindInMap`` keys not in
+``Mappings``).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
+import json
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-MAX_VARIANTS = 64
-"""How many Fn::If combinations are checked before a task definition is called unverifiable."""
+MAX_CASES = 64
+"""How many combinations of conditions one container is checked under before it fails."""
+
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+"""The pseudo parameters a value can be given for on the command line."""
 
 _SUB_VARIABLE = r"\$\{([^}]*)\}"
 
@@ -40,13 +64,26 @@ NO_VALUE = _NoValue()
 class Unresolved:
     """A value the template alone does not determine (not a str, list or dict: never decided)."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("invalid", "parameter", "reason")
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, parameter: str | None = None, invalid: bool = False):
         self.reason = reason
+        self.parameter = parameter
+        """The parameter whose value, given with --parameter, would resolve it."""
+        self.invalid = invalid
+        """CloudFormation would refuse or fail this function: no value would resolve it."""
+
+    def within(self, function: str) -> Unresolved:
+        """The same reason, as the cause of ``function`` being unresolved."""
+        return Unresolved(
+            f"{function}: {self.reason}", parameter=self.parameter, invalid=self.invalid
+        )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unresolved) and other.reason == self.reason
+        return isinstance(other, Unresolved) and (other.reason, other.invalid) == (
+            self.reason,
+            self.invalid,
+        )
 
     def __hash__(self) -> int:
         return hash(self.reason)
@@ -55,8 +92,12 @@ class Unresolved:
         return f"Unresolved({self.reason!r})"
 
 
-class TooManyVariantsError(ValueError):
-    """More Fn::If combinations than ``MAX_VARIANTS``."""
+def _invalid(reason: str) -> Unresolved:
+    return Unresolved(reason, invalid=True)
+
+
+class TooManyCasesError(ValueError):
+    """A value depends on more than ``MAX_CASES`` combinations of conditions."""
 
 
 class Context(NamedTuple):
@@ -69,7 +110,7 @@ class Context(NamedTuple):
 
     def ref(self, name: object) -> Any:
         if not isinstance(name, str):
-            return Unresolved("a Ref whose target is not a name")
+            return _invalid("a Ref whose target is not a name")
         if name == "AWS::NoValue":
             return NO_VALUE
         declared = self.parameters.get(name)
@@ -77,48 +118,134 @@ class Context(NamedTuple):
         if name in self.given:
             value: Any = self.given[name]
         elif isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
-            return Unresolved(f"parameter {name} is read from SSM at deploy time")
+            return Unresolved(f"parameter {name} is read from SSM at deploy time", parameter=name)
         elif isinstance(declared, Mapping) and declared.get("Default") is not None:
             value = declared["Default"]
         elif declared is not None:
-            return Unresolved(f"parameter {name} has no Default; pass --parameter {name}=VALUE")
+            return Unresolved(f"parameter {name} has no Default", parameter=name)
+        elif name in PSEUDO_PARAMETERS:
+            return Unresolved(f"pseudo parameter {name} is known at deploy time", parameter=name)
         elif name.startswith("AWS::"):
-            return Unresolved(f"pseudo parameter {name} is known at deploy time")
+            return _invalid(f"{name} is not a pseudo parameter")
         else:
             return Unresolved(f"Ref {name} names a resource, known at deploy time")
         if isinstance(kind, str) and ("List" in kind) and isinstance(value, str):
             return [item.strip() for item in value.split(",")]
         return value if isinstance(value, (str, list)) else str(value)
 
+    def given_only(self) -> Context:
+        """This context without parameter Defaults: only what the command line gives."""
+        return self._replace(
+            parameters={
+                name: {key: item for key, item in spec.items() if key != "Default"}
+                if isinstance(spec, Mapping)
+                else spec
+                for name, spec in self.parameters.items()
+            }
+        )
 
-def variants(value: Any) -> list[Any]:
-    """Every combination of ``Fn::If`` branches in ``value`` (raises TooManyVariantsError)."""
-    if isinstance(value, dict):
-        branch = value.get("Fn::If") if len(value) == 1 else None
-        if isinstance(branch, list) and len(branch) == 3:
-            found = variants(branch[1]) + variants(branch[2])
-            _within_limit(len(found))
-            return found
-        keys = list(value)
-        combos = _product([variants(value[key]) for key in keys])
-        return [dict(zip(keys, combo, strict=True)) for combo in combos]
+
+class Conditions:
+    """A template's Conditions, as formulas over the comparisons they are built from."""
+
+    def __init__(self, definitions: Mapping[str, Any], context: Context) -> None:
+        self._definitions = definitions
+        self._decide = context.given_only()
+        self._atoms: dict[str, dict[str, None]] = {}
+
+    def cases(self, names: set[str]) -> list[dict[str, bool]]:
+        """Every distinct truth assignment to ``names`` that some deployment can produce."""
+        if not names:
+            return [{}]
+        ordered = sorted(names)
+        atoms: dict[str, None] = {}
+        for name in ordered:
+            atoms.update(self._atoms_of(name))
+        if 2 ** len(atoms) > MAX_CASES:
+            raise TooManyCasesError(
+                f"more than {MAX_CASES} combinations of conditions ({', '.join(ordered)})"
+            )
+        found: dict[tuple[bool, ...], dict[str, bool]] = {}
+        for values in itertools.product((True, False), repeat=len(atoms)):
+            truth = dict(zip(atoms, values, strict=True))
+            case = {
+                name: self._truth(self._definitions.get(name), truth, (name,)) for name in ordered
+            }
+            found.setdefault(tuple(case.values()), case)
+        return list(found.values())
+
+    def _atoms_of(self, name: str) -> dict[str, None]:
+        if name not in self._atoms:
+            found: dict[str, None] = {}
+            self._truth(self._definitions.get(name), found, (name,))
+            self._atoms[name] = found
+        return self._atoms[name]
+
+    def _truth(self, formula: Any, atoms: dict[str, Any], seen: tuple[str, ...]) -> bool:
+        """The formula's value when ``atoms`` holds booleans; records its atoms when they are
+        None placeholders (every atom then reads as True)."""
+        name = _single_function(formula)
+        argument = formula[name] if name else None
+        if name == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
+            return not self._truth(argument[0], atoms, seen)
+        if name in ("Fn::And", "Fn::Or") and isinstance(argument, list) and argument:
+            values = [self._truth(item, atoms, seen) for item in argument]
+            return all(values) if name == "Fn::And" else any(values)
+        if name == "Condition" and isinstance(argument, str) and argument not in seen:
+            return self._truth(self._definitions.get(argument), atoms, (*seen, argument))
+        if name == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
+            left, right = (resolve(item, self._decide) for item in argument)
+            if not isinstance(left, Unresolved) and not isinstance(right, Unresolved):
+                return bool(left == right)
+        key = json.dumps([seen[-1] if formula is None else None, formula], default=str)
+        value = atoms.setdefault(key, None)
+        return value is None or bool(value)
+
+
+def _single_function(value: Any) -> str | None:
+    if isinstance(value, Mapping) and len(value) == 1:
+        (name,) = value
+        return str(name)
+    return None
+
+
+def conditions_in(value: Any) -> set[str]:
+    """The names of the conditions the ``Fn::If`` functions in ``value`` test."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            arguments = item.get("Fn::If") if len(item) == 1 else None
+            if isinstance(arguments, list) and arguments and isinstance(arguments[0], str):
+                found.add(arguments[0])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def choose(value: Any, case: Mapping[str, bool], taken: dict[str, bool]) -> Any:
+    """``value`` with each ``Fn::If`` replaced by its branch in ``case``; the conditions that
+    decided a branch are added to ``taken``."""
+    if isinstance(value, Mapping):
+        arguments = value.get("Fn::If") if len(value) == 1 else None
+        if arguments is not None:
+            if not (isinstance(arguments, list) and len(arguments) == 3):
+                return _invalid("a malformed Fn::If")
+            name = arguments[0]
+            if not isinstance(name, str) or name not in case:
+                return _invalid("an Fn::If whose condition is not a name")
+            taken[name] = case[name]
+            return choose(arguments[1] if case[name] else arguments[2], case, taken)
+        return {key: choose(item, case, taken) for key, item in value.items()}
     if isinstance(value, list):
-        return [list(combo) for combo in _product([variants(item) for item in value])]
-    return [value]
-
-
-def _product(choices: list[list[Any]]) -> list[tuple[Any, ...]]:
-    _within_limit(math.prod(len(options) for options in choices))
-    return list(itertools.product(*choices))
-
-
-def _within_limit(count: int) -> None:
-    if count > MAX_VARIANTS:
-        raise TooManyVariantsError(f"more than {MAX_VARIANTS} Fn::If combinations")
+        return [choose(item, case, taken) for item in value]
+    return value
 
 
 def resolve(value: Any, context: Context) -> Any:
-    """``value`` with intrinsic functions evaluated (after ``variants``)."""
+    """``value`` with intrinsic functions evaluated (after ``choose``)."""
     if isinstance(value, list):
         items = [resolve(item, context) for item in value]
         return [item for item in items if item is not NO_VALUE]
@@ -144,72 +271,87 @@ def _sub(argument: Any, context: Context) -> Any:
     if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
         text, variables = argument
     if not isinstance(text, str):
-        return Unresolved("an Fn::Sub whose template is not a string")
-    missing: list[str] = []
+        return _invalid("an Fn::Sub whose template is not a string")
+    missing: list[Unresolved] = []
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name.startswith("!"):
             return "${" + name[1:] + "}"
         if "." in name and name not in variables:
-            missing.append(f"{name} is an attribute known at deploy time")
+            missing.append(Unresolved(f"{name} is an attribute known at deploy time"))
             return ""
         value = resolve(variables[name], context) if name in variables else context.ref(name)
         if isinstance(value, Unresolved):
-            missing.append(value.reason)
+            missing.append(value)
             return ""
         if not isinstance(value, str):
-            missing.append(f"{name} is not a string")
+            missing.append(_invalid(f"{name} is not a string"))
             return ""
         return value
 
     result = re.sub(_SUB_VARIABLE, substitute, text)
-    return Unresolved(f"Fn::Sub: {missing[0]}") if missing else result
+    return missing[0].within("Fn::Sub") if missing else result
 
 
 def _join(argument: Any, context: Context) -> Any:
     if not (isinstance(argument, list) and len(argument) == 2):
-        return Unresolved("a malformed Fn::Join")
+        return _invalid("a malformed Fn::Join")
     delimiter, items = resolve(argument[0], context), resolve(argument[1], context)
+    if isinstance(items, Unresolved):
+        return items.within("Fn::Join")
     if not isinstance(items, list):
-        return items if isinstance(items, Unresolved) else Unresolved("Fn::Join over a non-list")
+        return _invalid("Fn::Join over a value that is not a list")
     for item in [delimiter, *items]:
         if isinstance(item, Unresolved):
-            return Unresolved(f"Fn::Join: {item.reason}")
+            return item.within("Fn::Join")
         if not isinstance(item, str):
-            return Unresolved("Fn::Join over a value that is not a string")
+            return _invalid("Fn::Join over a value that is not a string")
     return str(delimiter).join(items)
 
 
 def _select(argument: Any, context: Context) -> Any:
     if not (isinstance(argument, list) and len(argument) == 2):
-        return Unresolved("a malformed Fn::Select")
+        return _invalid("a malformed Fn::Select")
     index, items = resolve(argument[0], context), resolve(argument[1], context)
-    if isinstance(items, Unresolved):
-        return Unresolved(f"Fn::Select: {items.reason}")
+    for part in (index, items):
+        if isinstance(part, Unresolved):
+            return part.within("Fn::Select")
     if not isinstance(index, str) or not index.isdigit() or not isinstance(items, list):
-        return Unresolved("an Fn::Select that cannot be evaluated")
+        return _invalid("an Fn::Select that cannot be evaluated")
     position = int(index)
-    return items[position] if position < len(items) else Unresolved("Fn::Select out of range")
+    return items[position] if position < len(items) else _invalid("Fn::Select out of range")
+
+
+def _split(argument: Any, context: Context) -> Any:
+    if not (isinstance(argument, list) and len(argument) == 2):
+        return _invalid("a malformed Fn::Split")
+    delimiter, text = resolve(argument[0], context), resolve(argument[1], context)
+    for part in (delimiter, text):
+        if isinstance(part, Unresolved):
+            return part.within("Fn::Split")
+    if not isinstance(delimiter, str) or not delimiter or not isinstance(text, str):
+        return _invalid("an Fn::Split that cannot be evaluated")
+    return text.split(delimiter)
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:
     if not (isinstance(argument, list) and len(argument) == 3):
-        return Unresolved("a malformed Fn::FindInMap")
+        return _invalid("a malformed Fn::FindInMap")
     keys = [resolve(key, context) for key in argument]
     for key in keys:
         if isinstance(key, Unresolved):
-            return Unresolved(f"Fn::FindInMap: {key.reason}")
+            return key.within("Fn::FindInMap")
     found: Any = context.mappings
     for key in keys:
         if not isinstance(found, Mapping) or not isinstance(key, str) or key not in found:
-            return Unresolved("Fn::FindInMap keys not found in Mappings")
+            return _invalid("Fn::FindInMap keys not found in Mappings")
         found = found[key]
     return resolve(found, context)
 
 
-def _unresolved_if(argument: Any, context: Context) -> Any:
-    return Unresolved("a malformed Fn::If")
+def _unchosen_if(argument: Any, context: Context) -> Any:
+    return _invalid("an Fn::If where CloudFormation does not allow one")
 
 
 _FUNCTIONS = {
@@ -217,6 +359,7 @@ _FUNCTIONS = {
     "Fn::Sub": _sub,
     "Fn::Join": _join,
     "Fn::Select": _select,
+    "Fn::Split": _split,
     "Fn::FindInMap": _find_in_map,
-    "Fn::If": _unresolved_if,
+    "Fn::If": _unchosen_if,
 }

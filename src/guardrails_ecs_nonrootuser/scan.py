@@ -1,32 +1,60 @@
 """Check templates before they are deployed, with the same policy the hook runs at deploy time.
 
-A template's task definitions are expanded into every ``Fn::If`` combination, resolved as far as
-the template allows (``resolve``) and decided by ``policy.evaluate``, exactly as the hook decides
-the resolved properties CloudFormation sends it. What a template cannot tell (a ``User`` from
-``Fn::GetAtt``, a parameter with no value) is reported as ``unresolved-value``: an error unless
-unresolved values are only to be warned about. Never a silent pass.
+Each container definition written in a task definition is decided on its own, where it is
+written. The conditions that decide whether it exists (an ``Fn::If`` around it, around
+``ContainerDefinitions`` or ``Properties``, the resource's ``Condition``) and those its ``Name``,
+``Image`` and ``User`` and the task definition's ``RuntimePlatform`` depend on are enumerated
+(``Conditions.cases``); each case's values are resolved (``resolve``) and decided by
+``policy.evaluate``, exactly as the hook decides the resolved properties CloudFormation sends it.
+The container gets its worst verdict over the cases, reported once, with the conditions that
+lead there.
+
+What a template cannot tell (a ``User`` from ``Fn::GetAtt``, a parameter with no value) is
+reported as ``unresolved-value``: an error unless unresolved values are only to be warned about.
+What CloudFormation would refuse (a malformed function, ``Fn::FindInMap`` keys that do not
+exist) and what is beyond the check's limits are errors either way. Never a silent pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .loader import PlainScalar, Template, TemplateError, load
+from .loader import Located, PlainScalar, Position, Template, TemplateError, load
 from .policy import (
+    EXAMPLE_USER,
     ContainerResult,
     MalformedTaskDefinitionError,
-    Report,
     Settings,
     Verdict,
     evaluate,
     quote,
 )
-from .resolve import Context, TooManyVariantsError, Unresolved, resolve, variants
+from .resolve import (
+    NO_VALUE,
+    Conditions,
+    Context,
+    TooManyCasesError,
+    Unresolved,
+    choose,
+    conditions_in,
+    resolve,
+)
 
 UNRESOLVED_VALUE = "unresolved-value"
 INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
+
+# A platform to decide a container under when RuntimePlatform cannot be resolved.
+_PLATFORMS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("Linux", {}),
+    ("Windows", {"OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}),
+)
+_SEVERITY = ("SKIP", "PASS", "UNRESOLVED", "FAIL")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+")
+
+Guards = tuple[tuple[str, bool], ...]
 
 
 class Options(NamedTuple):
@@ -44,20 +72,28 @@ class Finding(NamedTuple):
     level: str
     message: str
     logical_id: str
-    line: int | None
+    line: int
+    column: int
     container: int | None = None
+    """The container's index in the list it is written in, when the finding is about one."""
 
 
 class ContainerVerdict(NamedTuple):
     position: int
+    """Its index in the list it is written in."""
     name: str | None
     verdict: str
     """PASS, FAIL, SKIP, or UNRESOLVED."""
+    line: int
+    column: int
+    condition: str = ""
+    """When it exists, if only under conditions ("HasProxy is true")."""
 
 
 class TaskDefinitionReport(NamedTuple):
     logical_id: str
-    line: int | None
+    line: int
+    column: int
     containers: tuple[ContainerVerdict, ...]
     findings: tuple[Finding, ...]
 
@@ -68,6 +104,8 @@ class FileReport(NamedTuple):
     """checked, skipped (not a CloudFormation template) or error (unreadable)."""
     note: str = ""
     task_definitions: tuple[TaskDefinitionReport, ...] = ()
+    parameters: frozenset[str] = frozenset()
+    """The parameters the template declares."""
 
 
 def check_file(path: str, data: bytes, options: Options) -> FileReport:
@@ -78,122 +116,297 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
         return FileReport(path, "error", f"cannot read: {error}")
     if template is None:
         return FileReport(path, "skipped", "not a CloudFormation template")
-    return FileReport(path, "checked", task_definitions=check_template(template, options))
+    return FileReport(
+        path,
+        "checked",
+        task_definitions=check_template(template, options),
+        parameters=frozenset(template.parameters),
+    )
 
 
 def check_template(template: Template, options: Options) -> tuple[TaskDefinitionReport, ...]:
     context = Context(template.parameters, template.mappings, options.parameters or {})
-    return tuple(
-        _check_task_definition(template, logical_id, properties, context, options)
-        for logical_id, properties in template.task_definitions.items()
-    )
-
-
-def _check_task_definition(
-    template: Template, logical_id: str, properties: Any, context: Context, options: Options
-) -> TaskDefinitionReport:
-    unresolved_level = "warning" if options.warn_unresolved else "error"
-
-    def whole(rule: str, level: str, message: str) -> TaskDefinitionReport:
-        finding = Finding(rule, level, message, logical_id, template.line(logical_id))
-        return TaskDefinitionReport(logical_id, finding.line, (), (finding,))
-
-    try:
-        alternatives = [resolve(variant, context) for variant in variants(properties)]
-    except TooManyVariantsError as error:
-        return whole(UNRESOLVED_VALUE, unresolved_level, f"Cannot verify: {error}.")
+    conditions = Conditions(template.conditions, context)
     reports = []
-    for resolved in alternatives:
-        hidden = _unresolved_structure(resolved)
-        if hidden:
-            return whole(UNRESOLVED_VALUE, unresolved_level, f"Cannot verify: {hidden}.")
+    for logical_id, task_definition in template.task_definitions.items():
+        checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
+        guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
+        for site in checker.sites(task_definition.properties, guards, context):
+            checker.decide(site, conditions, context)
+        reports.append(checker.report())
+    return tuple(reports)
+
+
+class _Site(NamedTuple):
+    """A container definition as written, and what decides whether and how it is deployed."""
+
+    position: int
+    container: Located
+    platform: Any
+    guards: Guards
+
+
+class _Outcome(NamedTuple):
+    """The verdict on a container in one case, and its finding's message without conditions."""
+
+    verdict: str
+    name: str | None = None
+    rule: str = ""
+    level: str = ""
+    render: Callable[[str], str] | None = None
+    """The finding's message, given the conditions that lead there (", when C is true,")."""
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.verdict, self.rule, self.render("") if self.render else ""
+
+
+class _TaskDefinitionCheck:
+    """Collects one task definition's container verdicts and findings."""
+
+    def __init__(self, logical_id: str, position: Position, options: Options) -> None:
+        self.logical_id = logical_id
+        self.position = position
+        self.options = options
+        self.unresolved_level = "warning" if options.warn_unresolved else "error"
+        self.containers: list[ContainerVerdict] = []
+        self.findings: list[Finding] = []
+
+    def report(self) -> TaskDefinitionReport:
+        line, column = self.position
+        return TaskDefinitionReport(
+            self.logical_id, line, column, tuple(self.containers), tuple(self.findings)
+        )
+
+    def problem(self, rule: str, level: str, message: str) -> None:
+        """A finding about the task definition as a whole."""
+        line, column = self.position
+        self.findings.append(Finding(rule, level, message, self.logical_id, line, column))
+
+    def unusable(self, place: str, value: Any, shape: str) -> None:
+        """``place`` resolved to ``value``, which is not ``shape``."""
+        if isinstance(value, Unresolved) and not value.invalid:
+            self.problem(
+                UNRESOLVED_VALUE,
+                self.unresolved_level,
+                f"Cannot verify: {place}: {value.reason}. Fix: {_fix(value)}.",
+            )
+        elif isinstance(value, Unresolved):
+            self.problem(INVALID_TASK_DEFINITION, "error", f"{place}: {value.reason}.")
+        else:
+            self.problem(INVALID_TASK_DEFINITION, "error", f"{place} must be {shape}.")
+
+    def sites(self, properties: Any, guards: Guards, context: Context) -> Iterator[_Site]:
+        """Every container definition written in ``properties``, with its guards."""
+        for value, when in _forms(properties, guards, context):
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                self.unusable("Properties", value, "an object")
+                continue
+            platform = value.get("RuntimePlatform")
+            for containers, where in _forms(value.get("ContainerDefinitions"), when, context):
+                if containers is None:
+                    continue
+                if not isinstance(containers, list):
+                    self.unusable("ContainerDefinitions", containers, "a list")
+                    continue
+                for index, item in enumerate(containers):
+                    for container, guard in _forms(item, where, context):
+                        if isinstance(container, Located):
+                            yield _Site(index, container, platform, guard)
+                        else:
+                            self.unusable(f"ContainerDefinitions[{index}]", container, "an object")
+
+    def decide(self, site: _Site, conditions: Conditions, context: Context) -> None:
+        """Decide one container over every case of its conditions; record the worst."""
+        container = site.container
+        names = {name for name, _ in site.guards}
+        names |= conditions_in(container) | conditions_in(site.platform)
         try:
-            reports.append(evaluate(resolved, options.settings))
+            cases = conditions.cases(names)
+        except TooManyCasesError as error:
+            limit = str(error)
+            written = container.get("Name")
+            label = _label(site.position, written if isinstance(written, str) else None)
+            self.add(
+                site,
+                _Outcome(
+                    "UNRESOLVED",
+                    rule=UNRESOLVED_VALUE,
+                    level="error",
+                    render=lambda when: (
+                        f"Cannot verify: {label}{when}: its values depend on "
+                        f"{limit}. Fix: give the parameters those conditions compare with "
+                        "--parameter, or depend on fewer conditions."
+                    ),
+                ),
+                _when(site.guards),
+            )
+            return
+        outcomes: list[tuple[_Outcome, dict[str, bool]]] = []
+        for case in cases:
+            if any(case[name] != value for name, value in site.guards):
+                continue
+            taken = dict(site.guards)
+            chosen = resolve(choose(container, case, taken), context)
+            platform = resolve(choose(site.platform, case, taken), context)
+            outcomes.append((self.outcome(site.position, chosen, platform), taken))
+        if not outcomes:
+            return  # its conditions contradict each other: never deployed
+        worst, taken = max(outcomes, key=lambda pair: _SEVERITY.index(pair[0].verdict))
+        everywhere = all(outcome.key == worst.key for outcome, _ in outcomes)
+        self.add(site, worst, _when(site.guards if everywhere else tuple(taken.items())))
+
+    def add(self, site: _Site, outcome: _Outcome, when: str) -> None:
+        container = site.container
+        line, column = container.keys_at.get("User", container.start)
+        name = outcome.name
+        if name is None and isinstance(container.get("Name"), str):
+            name = container["Name"]
+        self.containers.append(
+            ContainerVerdict(site.position, name, outcome.verdict, line, column, _when(site.guards))
+        )
+        found = []
+        if outcome.render is not None:
+            when_text = f", when {when}," if when else ""
+            found.append((outcome.rule, outcome.level, outcome.render(when_text)))
+        if outcome.note:
+            found.append((UNQUOTED_YAML11, "note", outcome.note))
+        for rule, level, message in found:
+            self.findings.append(
+                Finding(rule, level, message, self.logical_id, line, column, site.position)
+            )
+
+    def outcome(self, index: int, container: Any, platform: Any) -> _Outcome:
+        """The verdict on one container definition as resolved in one case."""
+        family = platform.get("OperatingSystemFamily") if isinstance(platform, Mapping) else None
+        unknown = next((v for v in (platform, family) if isinstance(v, Unresolved)), None)
+        if unknown is None:
+            return self.decided(index, container, platform)
+        if unknown.invalid:
+            return _Outcome(
+                "FAIL",
+                rule=INVALID_TASK_DEFINITION,
+                level="error",
+                render=lambda when: f"RuntimePlatform{when}: {unknown.reason}.",
+            )
+        linux, windows = (self.decided(index, container, form) for _, form in _PLATFORMS)
+        if linux.key == windows.key:
+            return linux
+        label = _label(index, linux.name)
+        return _Outcome(
+            "UNRESOLVED",
+            linux.name,
+            UNRESOLVED_VALUE,
+            self.unresolved_level,
+            lambda when: (
+                f"Cannot verify: {label}{when}: the verdict differs between Linux and "
+                f"Windows, and RuntimePlatform cannot be resolved: {unknown.reason}. "
+                f"Fix: {_fix(unknown)}."
+            ),
+        )
+
+    def decided(self, index: int, container: Any, platform: Any) -> _Outcome:
+        """The policy's verdict on one resolved container under one resolved platform."""
+        properties = {"ContainerDefinitions": [container]}
+        if platform is not NO_VALUE and platform is not None:
+            properties["RuntimePlatform"] = platform
+        try:
+            (result,) = evaluate(properties, self.options.settings).results
         except MalformedTaskDefinitionError as error:
-            return whole(INVALID_TASK_DEFINITION, "error", str(error))
-    return _merge(template, logical_id, reports, unresolved_level)
+            problem = str(error)
+            return _Outcome(
+                "FAIL", rule=INVALID_TASK_DEFINITION, level="error", render=lambda _: problem
+            )
+        result = result._replace(position=index)
+        name = result.name if isinstance(result.name, str) else None
+        note = _unquoted_note(result)
+        user = result.user
+        if result.verdict is not Verdict.FAIL:
+            return _Outcome(result.verdict.value, name, note=note)
+        if isinstance(user, Unresolved) and user.invalid:
+            return _Outcome(
+                "FAIL",
+                name,
+                INVALID_TASK_DEFINITION,
+                "error",
+                lambda when: (
+                    f"Violation: {result.label}{when} User: {user.reason}. "
+                    "Fix: correct the function; CloudFormation would refuse or fail it."
+                ),
+                note,
+            )
+        if isinstance(user, Unresolved):
+            return _Outcome(
+                "UNRESOLVED",
+                name,
+                UNRESOLVED_VALUE,
+                self.unresolved_level,
+                lambda when: (
+                    f"Cannot verify: {result.label}{when} User: {user.reason}. Fix: {_fix(user)}."
+                ),
+                note,
+            )
+        assert result.finding is not None
+        return _Outcome("FAIL", name, result.finding.rule.value, "error", result.describe, note)
 
 
-def _unresolved_structure(properties: Any) -> str:
-    """Why the shape the policy reads is not known, or "" when it is."""
-    if isinstance(properties, Unresolved):
-        return f"Properties: {properties.reason}"
-    if not isinstance(properties, Mapping):
-        return ""
-    platform = properties.get("RuntimePlatform")
-    family = platform.get("OperatingSystemFamily") if isinstance(platform, Mapping) else None
-    for place, value in (
-        ("RuntimePlatform", platform),
-        ("RuntimePlatform.OperatingSystemFamily", family),
-        ("ContainerDefinitions", properties.get("ContainerDefinitions")),
-    ):
-        if isinstance(value, Unresolved):
-            return f"{place}: {value.reason}"
-    containers = properties.get("ContainerDefinitions")
-    for index, container in enumerate(containers if isinstance(containers, list) else []):
-        if isinstance(container, Unresolved):
-            return f"ContainerDefinitions[{index}]: {container.reason}"
-    return ""
+def _forms(value: Any, guards: Guards, context: Context) -> Iterator[tuple[Any, Guards]]:
+    """The forms ``value`` takes as written: both branches of an ``Fn::If``, each with the
+    condition that chooses it; a plain mapping or list as it is; anything else resolved."""
+    arguments = value.get("Fn::If") if isinstance(value, Mapping) and len(value) == 1 else None
+    if arguments is not None:
+        if not (isinstance(arguments, list) and len(arguments) == 3):
+            yield Unresolved("a malformed Fn::If", invalid=True), guards
+        elif not isinstance(arguments[0], str):
+            yield Unresolved("an Fn::If whose condition is not a name", invalid=True), guards
+        else:
+            yield from _forms(arguments[1], (*guards, (arguments[0], True)), context)
+            yield from _forms(arguments[2], (*guards, (arguments[0], False)), context)
+    elif value is None or isinstance(value, list) or _is_plain(value):
+        yield value, guards
+    else:
+        resolved = resolve(value, context)
+        if resolved is not NO_VALUE:
+            yield resolved, guards
 
 
-def _merge(
-    template: Template, logical_id: str, reports: list[Report], unresolved_level: str
-) -> TaskDefinitionReport:
-    """One verdict per container over every Fn::If variant: the worst one wins."""
-    by_index: dict[int, list[ContainerResult]] = {}
-    for report in reports:
-        for result in report.results:
-            by_index.setdefault(result.position, []).append(result)
-    containers: list[ContainerVerdict] = []
-    findings: list[Finding] = []
-    for index, results in sorted(by_index.items()):
-        line = template.line(logical_id, index)
-        messages: dict[str, Finding] = {}
-        verdict = "SKIP"
-        for result in results:
-            for finding in _findings(result, logical_id, line, unresolved_level):
-                messages.setdefault(finding.message, finding)
-            verdict = max(verdict, _verdict(result), key=_SEVERITY.index)
-        name = results[0].name if isinstance(results[0].name, str) else None
-        containers.append(ContainerVerdict(index, name, verdict))
-        findings.extend(messages.values())
-    return TaskDefinitionReport(
-        logical_id, template.line(logical_id), tuple(containers), tuple(findings)
+def _is_plain(value: Any) -> bool:
+    """A mapping that is not an intrinsic function."""
+    return isinstance(value, Located) and not any(
+        key.startswith("Fn::") or key in ("Ref", "Condition") for key in value
     )
 
 
-_SEVERITY = ["SKIP", "PASS", "UNRESOLVED", "FAIL"]
+def _label(index: int, name: str | None) -> str:
+    return f"container {quote(name)} (#{index})" if name is not None else f"container #{index}"
 
 
-def _verdict(result: ContainerResult) -> str:
-    if isinstance(result.user, Unresolved) and result.verdict is Verdict.FAIL:
-        return "UNRESOLVED"
-    return result.verdict.value
+def _when(taken: Guards) -> str:
+    """'HasProxy is true and IsProd is false', or '' when no condition is involved."""
+    return " and ".join(
+        f"{name if _PLAIN_NAME.fullmatch(name) else quote(name)} is {str(value).lower()}"
+        for name, value in taken
+    )
 
 
-def _findings(
-    result: ContainerResult, logical_id: str, line: int | None, unresolved_level: str
-) -> list[Finding]:
-    findings: list[Finding] = []
-    if isinstance(result.user, Unresolved) and result.verdict is Verdict.FAIL:
-        message = (
-            f"Cannot verify: {result.label} User: {result.user.reason}. Fix: give the value with "
-            f'--parameter, or set User to a literal such as "1000:1000".'
-        )
-        findings.append(
-            Finding(UNRESOLVED_VALUE, unresolved_level, message, logical_id, line, result.position)
-        )
-    elif result.finding is not None:
-        rule = result.finding.rule.value
-        message = result.describe()
-        findings.append(Finding(rule, "error", message, logical_id, line, result.position))
-    if isinstance(result.user, PlainScalar) and result.verdict is not Verdict.SKIP:
-        text = quote(result.user)
-        message = (
-            f"Note: {result.label} User {text} is unquoted, and YAML 1.1 loaders read it as "
-            f"{result.user.reading}, not as the text; it was checked as written. "
-            f"Fix: quote it: User: {text}."
-        )
-        note = Finding(UNQUOTED_YAML11, "note", message, logical_id, line, result.position)
-        findings.append(note)
-    return findings
+def _fix(value: Unresolved) -> str:
+    if value.parameter is not None:
+        return f"give its value with --parameter {value.parameter}=VALUE, or use a literal"
+    return (
+        f"use a literal such as User: {EXAMPLE_USER}; the value is known only at deploy time, "
+        "when the hook checks it"
+    )
+
+
+def _unquoted_note(result: ContainerResult) -> str:
+    if not isinstance(result.user, PlainScalar) or result.verdict is Verdict.SKIP:
+        return ""
+    text = quote(result.user)
+    return (
+        f"Note: {result.label} User {text} is unquoted, and YAML 1.1 loaders read it as "
+        f"{result.user.reading}, not as the text; it was checked as written. "
+        f"Fix: quote it: User: {text}."
+    )
