@@ -27,6 +27,7 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "compliant.yaml").write_text(COMPLIANT, encoding="utf-8")
     shutil.copy(SCENARIOS, directory / "scenarios.yaml")
     (directory / "settings.json").write_text('{"not": "a template"}', encoding="utf-8")
+    (directory / "broken.yaml").write_text("Resources: [1, 2\nx: }\n", encoding="utf-8")
     subprocess.run(["git", "init", "-q"], cwd=directory, check=True)
     subprocess.run(["git", "add", "."], cwd=directory, check=True)
     return directory
@@ -52,4 +53,21 @@ def test_pre_commit_runs_the_check_on_changed_templates(
     assert "settings.json: skipped: not a CloudFormation template" in passing.stdout
     failing = try_repo(repository, home, "compliant.yaml", "scenarios.yaml")
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "scenarios.yaml:149: error [root-user] FailRootUserZero" in failing.stdout
+    line = user_line(SCENARIOS, "FailRootUserZero")
+    assert f"scenarios.yaml:{line}:11: error [root-user] FailRootUserZero" in failing.stdout
+
+
+def test_pre_commit_fails_on_a_file_it_cannot_read(
+    repository: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    result = try_repo(repository, tmp_path_factory.mktemp("pre-commit-home"), "broken.yaml")
+    assert result.returncode == 1, result.stdout + result.stderr  # pre-commit's "hook failed"
+    assert "- exit code: 2" in result.stdout
+    assert "broken.yaml: error: cannot read: not valid YAML or JSON" in result.stdout
+
+
+def user_line(template: Path, logical_id: str) -> int:
+    """The line of the first ``User:`` after ``logical_id`` in a fixture template."""
+    lines = template.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"  {logical_id}:")
+    return next(n for n in range(start, len(lines)) if lines[n].strip().startswith("User:")) + 1

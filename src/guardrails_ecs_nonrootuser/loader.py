@@ -11,9 +11,14 @@ each container's ``Name``, ``Image`` and ``User``, through any ``Fn::If`` around
 Values keep the text as written: a plain scalar that YAML 1.1 types as something other than a
 string (``1000:50`` is the base-60 number 60050 to PyYAML) comes back as a ``PlainScalar`` that
 says how it is read, so nothing is decided on a mangled value. Short-form tags become the long
-form (``!Ref x`` -> ``{"Ref": "x"}``, ``!GetAtt a.b`` -> ``{"Fn::GetAtt": ["a", "b"]}``), merge
-keys (``<<``) merge as YAML specifies (keys written in the mapping win; among merged mappings,
-the earlier wins), and a repeated key takes the last value, as every YAML and JSON loader does.
+form (``!Ref x`` -> ``{"Ref": "x"}``, ``!GetAtt a.b`` -> ``{"Fn::GetAtt": ["a", "b"]}``), and
+merge keys (``<<``) merge as YAML specifies (keys written in the mapping win; among merged
+mappings, the earlier wins). A key written twice in one mapping makes the file unreadable, as it
+does for cfn-lint: loaders disagree on which value wins.
+
+A file is a template when it is a mapping whose ``Resources`` is a mapping that is empty, holds a
+resource with a ``Type``, or comes with ``AWSTemplateFormatVersion``. A file of several YAML
+documents (Kubernetes manifests) is not one, and is an error if one of its documents is.
 
 Mappings come back as ``Located`` dicts that know where they start in the file and where each
 of their keys is: line and column, counted from 1 in characters of the text as written (a tab
@@ -34,6 +39,8 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
+
+from .policy import quote as _quote
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -119,33 +126,82 @@ def load(data: bytes) -> Template | None:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
-    root = _compose(text)
-    builder = _Builder()
+    documents = _compose(text)
     try:
-        return builder.template(root)
+        templates = [_Builder().template(document) for document in documents]
     except RecursionError:
         raise TemplateError("nested too deeply to read") from None
+    found = [(d, t) for d, t in zip(documents, templates, strict=True) if t is not None]
+    if not found:
+        return None
+    if len(documents) > 1:
+        raise TemplateError(
+            f"{len(documents)} YAML documents in one file; CloudFormation reads one template"
+        )
+    document, template = found[0]
+    _refuse_ambiguous_keys(document)
+    return template
 
 
-def _compose(text: str) -> Node | None:
-    """The document's node graph, from libyaml or, for JSON libyaml refuses, from json."""
+def _refuse_ambiguous_keys(root: Node) -> None:
+    """Refuse a template with a key written twice in one mapping (loaders keep the first or the
+    last, or refuse it, as cfn-lint does) or a key that is not a string, naming the lines."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, ScalarNode):
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+            continue
+        keys: dict[object, Node] = {}
+        for key, value in node.value:
+            stack.append(value)
+            if key.tag == _CORE + "merge":
+                continue
+            if not isinstance(key, ScalarNode) or _is_tagged(key):
+                raise TemplateError(
+                    f"a mapping key that is not a string (line {key.start_mark.line + 1})"
+                )
+            first = keys.setdefault(key.value, key)
+            if first is not key:
+                raise TemplateError(
+                    f"the key {_quote(str(key.value))} is written twice in one mapping "
+                    f"(lines {first.start_mark.line + 1} and {key.start_mark.line + 1})"
+                )
+
+
+def _compose(text: str) -> list[Node]:
+    """The documents' node graphs, from libyaml or, for JSON libyaml refuses, from json."""
     levels = sum(text.count(char) for char in "[{-?:")
     if text.count("[") + text.count("{") > _FLOW_CHECK_FROM:
         _check_flow_depth(text)
     try:
         if levels <= _MAIN_STACK_LEVELS:
-            return yaml.compose(text, Loader=_Loader)
-        return _on_large_stack(lambda: yaml.compose(text, Loader=_Loader), levels)
-    except yaml.MarkedYAMLError as error:
-        if text.lstrip().startswith("{"):
-            return _compose_json(text)
+            return _compose_all(text)
+        return _on_large_stack(lambda: _compose_all(text), levels)
+    except yaml.YAMLError as error:
+        problem = _problem(error)
+    if text.lstrip().startswith("{"):
+        try:
+            return [_compose_json(text)]
+        except TemplateError:
+            pass  # not JSON either: say why it is not YAML
+    raise TemplateError(f"not valid YAML or JSON: {problem}")
+
+
+def _compose_all(text: str) -> list[Node]:
+    return list(yaml.compose_all(text, Loader=_Loader))
+
+
+def _problem(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise TemplateError(f"not valid YAML or JSON: {error.problem}{where}") from None
-    except yaml.YAMLError as error:  # the reader's errors (control characters) carry no mark
-        if text.lstrip().startswith("{"):
-            return _compose_json(text)
-        raise TemplateError(f"not valid YAML or JSON: {_reader_problem(error)}") from None
+        return f"{error.problem}{where}"
+    return _reader_problem(error)
 
 
 def _reader_problem(error: yaml.YAMLError) -> str:
@@ -172,9 +228,9 @@ def _check_flow_depth(text: str) -> None:
         return  # composing reports it, or reads the text as JSON
 
 
-def _on_large_stack(compose: Callable[[], Node | None], levels: int) -> Node | None:
+def _on_large_stack(compose: Callable[[], list[Node]], levels: int) -> list[Node]:
     """Run libyaml's recursive composer on a thread whose stack fits ``levels`` of nesting."""
-    result: list[Node | None] = []
+    result: list[list[Node]] = []
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -208,7 +264,7 @@ class _Builder:
         resources = top.get("Resources")
         if resources is None or not isinstance(resources[1], MappingNode):
             return None
-        is_template = "AWSTemplateFormatVersion" in top
+        is_template = "AWSTemplateFormatVersion" in top or not resources[1].value
         task_definitions: dict[str, TaskDefinition] = {}
         for logical_id, (key, resource) in _pairs(resources[1]).items():
             fields = _pairs(resource) if isinstance(resource, MappingNode) else {}
@@ -332,9 +388,8 @@ def _pairs(node: MappingNode) -> dict[str, tuple[Node, Node]]:
 
 
 def _key_text(node: Node) -> str:
-    if isinstance(node, ScalarNode):
-        return str(node.value)
-    raise TemplateError(f"a mapping key that is not a string (line {node.start_mark.line + 1})")
+    """A key's text; a key that is not a scalar cannot name anything the check reads."""
+    return str(node.value) if isinstance(node, ScalarNode) else ""
 
 
 def _scalar(node: ScalarNode) -> str | None:

@@ -293,8 +293,8 @@ class _TaskDefinitionCheck:
                 render=lambda when: f"RuntimePlatform{when}: {unknown.reason}.",
             )
         linux, windows = (self.decided(index, container, form) for _, form in _PLATFORMS)
-        if linux.key == windows.key:
-            return linux
+        if linux.verdict == windows.verdict:
+            return linux  # the same on either platform (Linux's reason when both fail)
         label = _label(index, linux.name)
         return _Outcome(
             "UNRESOLVED",
