@@ -13,9 +13,11 @@ and placing, not the decision table):
 - resolving: the small resolver below, written for this script: Ref, Fn::Sub, Fn::Join,
   Fn::Select, Fn::Split, Fn::FindInMap, and Fn::If under every combination of the Fn::Equals
   comparisons the conditions a container depends on are built from;
-- positions: the User key when the container writes one, else the container's mapping (in JSON
-  cfn-lint marks a key inside its quotes and a mapping at its first key; both are moved to the
-  quote and the brace, ecs-nonroot's convention).
+- positions: the User key when the container writes one, else the container's mapping, lines
+  ended by line feeds (in JSON cfn-lint marks a key inside its quotes and a mapping at its first
+  key; both are moved to the quote and the brace, ecs-nonroot's convention). A container that
+  merges keys (``<<``) is compared without its position: cfn-lint's mapping keeps the merged key
+  where one is overridden, so it cannot tell where the container's own User is written.
 
 Every disagreement is listed: a file one side reads and the other does not, task definitions
 found, a container found by one side only, a verdict, a note, a task-definition-level problem.
@@ -41,6 +43,7 @@ from typing import Any, NamedTuple
 import yaml
 from cfnlint.decode import cfn_yaml
 from cfnlint.decode.decode import decode
+from cfnlint.decode.mark import Mark as CfnLintMark
 
 from guardrails_ecs_nonrootuser.cli import SUFFIXES
 from guardrails_ecs_nonrootuser.policy import Settings, Verdict, evaluate
@@ -295,19 +298,30 @@ def branches(value: Any, guards: tuple[tuple[str, bool], ...]) -> Iterator[tuple
     yield value, guards
 
 
-def where(container: Any, text: str, is_json: bool) -> tuple[int, int]:
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def where(container: Any, text: str) -> tuple[int, int]:
+    """Line and column, counted from 1, lines ended by line feeds (cfn-lint's marks from YAML
+    count YAML 1.1 line breaks: also CR, NEL, U+2028 and U+2029). (0, 0) for a container that
+    merges keys (``<<``): cfn-lint's mapping keeps the merged key where one is overridden."""
+    if getattr(container, "using_merge", False):
+        return 0, 0
     user: Any = next((key for key in container if key == "User"), None)
     mark = user.start_mark if user is not None else container.start_mark
-    line, column = mark.line, mark.column
+    is_json = isinstance(mark, CfnLintMark)  # read by cfn-lint's JSON reader, not by YAML
+    if is_json:  # cfn_json counts lines by line feeds
+        starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    else:
+        starts = [0] + [m.end() for m in YAML_LINE_BREAK.finditer(text)]
+    offset = starts[mark.line] + mark.column
     if is_json:  # cfn-lint may mark a JSON key inside its quotes, a mapping at its first key
-        offset = sum(len(x) + 1 for x in text.split("\n")[:line]) + column
         if text[offset] != '"' and text[offset - 1] == '"':
             offset -= 1
         if user is None:
             offset = text.rindex("{", 0, offset + 1)
-        line = text.count("\n", 0, offset)
-        column = offset - (text.rindex("\n", 0, offset) + 1 if line else 0)
-    return line + 1, column + 1
+    line = text.count("\n", 0, offset)
+    return line + 1, offset - (text.rindex("\n", 0, offset) + 1 if line else 0) + 1
 
 
 def fields(resolver: Resolver, container: Mapping[str, Any]) -> dict[str, Any] | str:
@@ -383,7 +397,7 @@ def independent(path: Path) -> tuple[str, list[Container], set[str]]:
     ):
         return "skipped", [], set()
     text = path.read_text(encoding="utf-8-sig")
-    reading = Reading(Resolver(template), text, text.lstrip().startswith("{"))
+    reading = Reading(Resolver(template), text)
     for logical_id, resource in resources.items():
         if isinstance(resource, Mapping) and resource.get("Type") == TASK_DEFINITION:
             reading.task_definition(logical_id, resource)
@@ -393,8 +407,8 @@ def independent(path: Path) -> tuple[str, list[Container], set[str]]:
 class Reading:
     """The containers of one template's task definitions, as the independent reading sees them."""
 
-    def __init__(self, resolver: Resolver, text: str, is_json: bool) -> None:
-        self.resolver, self.text, self.is_json = resolver, text, is_json
+    def __init__(self, resolver: Resolver, text: str) -> None:
+        self.resolver, self.text = resolver, text
         self.found: list[Container] = []
         self.problems: set[str] = set()
 
@@ -407,7 +421,7 @@ class Reading:
             for containers, where_ in self.expand(logical_id, definitions, guards, list):
                 for index, item in enumerate(containers):
                     for container, when in self.expand(logical_id, item, where_, dict):
-                        line, column = where(container, self.text, self.is_json)
+                        line, column = where(container, self.text)
                         verdict, note = site_verdict(self.resolver, container, platform, when)
                         if verdict:
                             self.found.append(
@@ -456,7 +470,8 @@ def unread(path: Path) -> str:
 def site_verdict(
     resolver: Resolver, container: Any, platform: Any, guards: Any
 ) -> tuple[str, bool]:
-    names = {name for name, _ in guards} | tested(container) | tested(platform)
+    read = [container.get(field) for field in ("Name", "Image", "User")]  # what the policy reads
+    names = {name for name, _ in guards} | tested(read) | tested(platform)
     try:
         cases = resolver.cases(names)
     except OverflowError:
@@ -526,6 +541,11 @@ def compare(directories: list[str]) -> tuple[Counter[str], list[str]]:
             t["logicalId"]
             for t in report["taskDefinitions"]
             if any(f["container"] is None for f in t["findings"])
+        }
+        unplaced = {(c.logical_id, c.position) for c in containers if c.line == 0}
+        mine = {
+            c._replace(line=0, column=0) if (c.logical_id, c.position) in unplaced else c
+            for c in mine
         }
         counts["task definitions"] += len(report["taskDefinitions"])
         counts["containers"] += len(mine)

@@ -96,7 +96,8 @@ class PlainScalar(str):
 
 
 class Located(dict[str, Any]):
-    """A mapping as written in the file: where it starts, and where each key is."""
+    """A mapping as written in the file: where it starts, and where each of the keys written in
+    it (not merged into it with ``<<``) is."""
 
     start: Position
     keys_at: dict[str, Position]
@@ -128,7 +129,8 @@ def load(data: bytes) -> Template | None:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
     documents = _compose(text)
     try:
-        templates = [_Builder().template(document) for document in documents]
+        lines = _Lines(text)
+        templates = [_Builder(lines).template(document) for document in documents]
     except RecursionError:
         raise TemplateError("nested too deeply to read") from None
     found = [(d, t) for d, t in zip(documents, templates, strict=True) if t is not None]
@@ -183,7 +185,7 @@ def _compose(text: str) -> list[Node]:
             return _compose_all(text)
         return _on_large_stack(lambda: _compose_all(text), levels)
     except yaml.YAMLError as error:
-        problem = _problem(error)
+        problem = _problem(error, _Lines(text))
     if text.lstrip().startswith("{"):
         try:
             return [_compose_json(text)]
@@ -196,10 +198,10 @@ def _compose_all(text: str) -> list[Node]:
     return list(yaml.compose_all(text, Loader=_Loader))
 
 
-def _problem(error: yaml.YAMLError) -> str:
+def _problem(error: yaml.YAMLError, lines: _Lines) -> str:
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        where = " (line {}, column {})".format(*lines.position(mark.index)) if mark else ""
         return f"{error.problem}{where}"
     return _reader_problem(error)
 
@@ -254,8 +256,9 @@ def _on_large_stack(compose: Callable[[], list[Node]], levels: int) -> list[Node
 class _Builder:
     """Turns composed nodes into the values the check needs, within MAX_VALUES."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: _Lines) -> None:
         self.budget = MAX_VALUES
+        self.lines = lines
 
     def template(self, root: Node | None) -> Template | None:
         if not isinstance(root, MappingNode):
@@ -278,7 +281,7 @@ class _Builder:
             condition = fields.get("Condition")
             task_definitions[logical_id] = TaskDefinition(
                 self.properties(properties[1]) if properties else None,
-                _position(key),
+                self.lines.at(key),
                 condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
             )
         if not is_template:
@@ -306,7 +309,7 @@ class _Builder:
         containers = _pairs(node).get("ContainerDefinitions")
         if containers is not None:
             kept["ContainerDefinitions"] = self.container_list(containers[1])
-            kept.keys_at["ContainerDefinitions"] = _position(containers[0])
+            kept.keys_at["ContainerDefinitions"] = self.lines.at(containers[0])
         return kept
 
     def container_list(self, node: Node) -> Any:
@@ -336,12 +339,14 @@ class _Builder:
     def located(self, node: MappingNode, keep: frozenset[str] | None = None) -> Located:
         """The mapping with its positions, only the keys in ``keep`` when it is given."""
         result = Located()
-        result.start = _position(node)
+        result.start = self.lines.at(node)
         result.keys_at = {}
+        own = {id(key_node) for key_node, _ in node.value}
         for key, (key_node, value) in _pairs(node).items():
             if keep is None or key in keep:
                 result[key] = self.value(value)
-                result.keys_at[key] = _position(key_node)
+                if id(key_node) in own:  # written here, not merged in from elsewhere
+                    result.keys_at[key] = self.lines.at(key_node)
         self.spend(len(result) + 1)
         return result
 
@@ -443,9 +448,20 @@ def _plain_map(node: Node) -> bool:
     )
 
 
-def _position(node: Node) -> Position:
-    mark = node.start_mark
-    return Position(mark.line + 1, mark.column + 1)
+class _Lines:
+    """Line and column of a character offset, counting lines as editors, code scanning and
+    SARIF do: ended by a line feed (so CRLF too). YAML 1.1 also ends lines at NEL, U+2028 and
+    U+2029, so the parser's own line numbers are not used."""
+
+    def __init__(self, text: str) -> None:
+        self.newlines = [match.start() for match in re.finditer("\n", text)]
+
+    def position(self, index: int) -> Position:
+        line = bisect.bisect_left(self.newlines, index)
+        return Position(line + 1, index - (self.newlines[line - 1] if line else -1))
+
+    def at(self, node: Node) -> Position:
+        return self.position(node.start_mark.index)
 
 
 # JSON that libyaml refuses (raw C1 control characters, "\ud800" escapes, keys over 1,024
@@ -472,7 +488,7 @@ class _JsonReader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.end = 0
-        self.newlines = [match.start() for match in re.finditer("\n", text)]
+        self.lines = _Lines(text)
 
     def skip(self, index: int) -> int:
         match = _WHITESPACE.match(self.text, index)
@@ -480,15 +496,12 @@ class _JsonReader:
         return match.end()
 
     def mark(self, index: int) -> yaml.Mark:
-        line = bisect.bisect_left(self.newlines, index)
-        column = index - (self.newlines[line - 1] + 1 if line else 0)
-        return yaml.Mark("<json>", index, line, column, None, 0)
+        line, column = self.lines.position(index)
+        return yaml.Mark("<json>", index, line - 1, column - 1, None, 0)
 
     def fail(self, index: int, problem: str) -> None:
-        mark = self.mark(index)
-        raise TemplateError(
-            f"not valid YAML or JSON: {problem} (line {mark.line + 1}, column {mark.column + 1})"
-        )
+        line, column = self.lines.position(index)
+        raise TemplateError(f"not valid YAML or JSON: {problem} (line {line}, column {column})")
 
     def node(self, index: int) -> Node:
         text, start = self.text, self.mark(index)
