@@ -14,7 +14,12 @@ import pytest
 
 from guardrails_ecs_nonrootuser.cli import main
 from guardrails_ecs_nonrootuser.policy import Rule
-from guardrails_ecs_nonrootuser.scan import UNQUOTED_YAML11, UNRESOLVED_VALUE
+from guardrails_ecs_nonrootuser.report import RULES
+from guardrails_ecs_nonrootuser.scan import (
+    INVALID_TASK_DEFINITION,
+    UNQUOTED_YAML11,
+    UNRESOLVED_VALUE,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "templates"
@@ -65,7 +70,16 @@ def test_fixtures_cover_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     for extra in ([], ["--require-numeric-user", "--minimum-uid", "1010"]):
         _, document = check_json(capsys, str(FIXTURES), *EXEMPT, *extra)
         rules |= {f["rule"] for findings in task_definitions(document).values() for f in findings}
-    assert rules == {rule.value for rule in Rule} | {UNRESOLVED_VALUE, UNQUOTED_YAML11}
+    assert (
+        rules
+        == set(RULES)
+        == {rule.value for rule in Rule}
+        | {
+            UNRESOLVED_VALUE,
+            UNQUOTED_YAML11,
+            INVALID_TASK_DEFINITION,
+        }
+    )
 
 
 def test_strict_flags_fail_named_users_and_low_uids(capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,7 +165,10 @@ def test_directories_are_searched_and_other_files_skipped(
     assert f"{FIXTURES / 'docker-compose.yaml'}: skipped: not a CloudFormation template" in out
     assert "NonRootStack.template.json:38:7: error [root-group] FailCdkTaskDef5E6F7A8B" in out
     assert "PassCdkTaskDef" not in out
-    assert out.splitlines()[-1].startswith("2 templates checked (1 skipped, 0 unreadable)")
+    templates = sum(1 for path in FIXTURES.rglob("*") if path.suffix in (".yaml", ".json")) - 1
+    assert out.splitlines()[-1].startswith(
+        f"{templates} templates checked (1 skipped, 0 unreadable)"
+    )
     assert code == 1
 
 

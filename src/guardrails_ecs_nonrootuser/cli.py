@@ -15,8 +15,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import __version__
-from .policy import Settings
+from .policy import Settings, quote
 from .report import EXIT_USAGE, exit_code, render_json, render_sarif, render_text
+from .resolve import PSEUDO_PARAMETERS
 from .scan import FileReport, Options, check_file
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     reports = _check_all(paths, options, args.jobs)
+    unknown = _unknown_parameters(options, reports)
+    if unknown:
+        print(f"{parser.prog}: error: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "json":
         output = render_json(reports)
     elif args.format == "sarif":
@@ -82,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a template parameter's value (repeatable); otherwise its Default is used",
+        help="a template parameter's value, or a pseudo parameter's such as AWS::Region "
+        "(repeatable); otherwise its Default is used. A NAME no checked template declares is "
+        "an error.",
     )
     check.add_argument(
         "--unresolved",
@@ -153,6 +160,19 @@ def read_config(path: str) -> Any:
     return document
 
 
+def _unknown_parameters(options: Options, reports: Sequence[FileReport]) -> str:
+    """Why a --parameter names nothing any checked template declares, or ""."""
+    declared = set(PSEUDO_PARAMETERS).union(*(report.parameters for report in reports))
+    unknown = sorted(set(options.parameters or {}) - declared)
+    if not unknown:
+        return ""
+    names = ", ".join(quote(name) for name in unknown)
+    return (
+        f"--parameter {names}: no checked template declares it, and it is not a pseudo "
+        f"parameter ({', '.join(sorted(PSEUDO_PARAMETERS))})"
+    )
+
+
 def _expand(paths: Sequence[str]) -> Iterator[str]:
     for path in paths:
         if path == "-" or os.path.isfile(path):
@@ -164,7 +184,10 @@ def _expand(paths: Sequence[str]) -> Iterator[str]:
 
 
 def _walk(directory: str) -> Iterator[str]:
-    for root, folders, files in os.walk(directory):
+    def unreadable(error: OSError) -> None:
+        raise OSError(f"{error.filename}: cannot read directory: {error.strerror}")
+
+    for root, folders, files in os.walk(directory, onerror=unreadable):
         folders[:] = [f for f in folders if not f.startswith(".") and f != "node_modules"]
         for name in files:
             if name.lower().endswith(SUFFIXES):

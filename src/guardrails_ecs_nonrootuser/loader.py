@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import threading
 from collections.abc import Callable
 from json.decoder import JSONDecodeError
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
@@ -47,15 +46,31 @@ try:
 except ImportError:  # PyYAML built without libyaml: same results, slower
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+_CORE = "tag:yaml.org,2002:"
+_MERGE = _CORE + "merge"
+_PLAIN = "tag:guardrails-ecs-nonrootuser,2026:plain"
+"""The tag of a plain scalar whose YAML 1.1 type is not resolved yet."""
+
+
+def _resolved(value: str, plain: bool) -> str:
+    """The tag PyYAML's resolver gives an untagged scalar, except that a plain scalar's YAML 1.1
+    type is left for ``_scalar`` to resolve if it is used: resolving runs a regular expression
+    or two, and composing a template would run them for every scalar of the file."""
+    if not plain:
+        return _CORE + "str"
+    return _MERGE if value == "<<" else _PLAIN
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
-MAX_FLOW_DEPTH = 512
-"""Deepest nesting of ``[...]``/``{...}`` read: libyaml's time grows with the square of it."""
+MAX_DEPTH = 256
+"""Deepest nesting of mappings and sequences read (real templates nest a few dozen levels)."""
 MAX_VALUES = 1_000_000
 """How many values are built from one template, YAML aliases expanded, before it is refused."""
 
 _KEEP_PROPERTIES = frozenset({"ContainerDefinitions", "RuntimePlatform"})
 _KEEP_CONTAINER = frozenset({"Name", "Image", "User"})
-_CORE = "tag:yaml.org,2002:"
 # How YAML 1.1 (PyYAML's resolver) reads a plain scalar typed other than as a string.
 _READINGS = {
     "int": "a number",
@@ -66,11 +81,6 @@ _READINGS = {
 }
 # A number or boolean that CloudFormation would send back as the same text.
 _CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)|true|false")
-# Any number of nesting levels needs this much of the C stack per level in libyaml's composer
-# (measured: about 330 bytes), with room to spare.
-_STACK_PER_LEVEL = 512
-_MAIN_STACK_LEVELS = 12_000
-_FLOW_CHECK_FROM = 4_096
 
 
 class TemplateError(ValueError):
@@ -96,11 +106,21 @@ class PlainScalar(str):
 
 
 class Located(dict[str, Any]):
-    """A mapping as written in the file: where it starts, and where each of the keys written in
-    it (not merged into it with ``<<``) is."""
+    """A mapping that is not an intrinsic function, as written in the file: where it starts,
+    and where each of the keys written in it (not merged into it with ``<<``) is."""
 
-    start: Position
-    keys_at: dict[str, Position]
+    lines: _Lines
+    offset: int
+    key_offsets: dict[str, int]
+
+    @property
+    def start(self) -> Position:
+        return self.lines.position(self.offset)
+
+    def key_position(self, key: str) -> Position | None:
+        """Where ``key`` is written in this mapping; None when it is not (absent, or merged)."""
+        offset = self.key_offsets.get(key)
+        return None if offset is None else self.lines.position(offset)
 
 
 class TaskDefinition(NamedTuple):
@@ -127,75 +147,134 @@ def load(data: bytes) -> Template | None:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
-    documents = _compose(text)
+    documents, ambiguities = _compose(text)
     try:
         lines = _Lines(text)
         templates = [_Builder(lines).template(document) for document in documents]
     except RecursionError:
         raise TemplateError("nested too deeply to read") from None
-    found = [(d, t) for d, t in zip(documents, templates, strict=True) if t is not None]
+    found = [template for template in templates if template is not None]
     if not found:
         return None
     if len(documents) > 1:
         raise TemplateError(
             f"{len(documents)} YAML documents in one file; CloudFormation reads one template"
         )
-    document, template = found[0]
-    _refuse_ambiguous_keys(document)
-    return template
+    if ambiguities[0]:
+        raise TemplateError(ambiguities[0])
+    return found[0]
 
 
-def _refuse_ambiguous_keys(root: Node) -> None:
-    """Refuse a template with a key written twice in one mapping (loaders keep the first or the
-    last, or refuse it, as cfn-lint does) or a key that is not a string, naming the lines."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or isinstance(node, ScalarNode):
-            continue
-        seen.add(id(node))
-        if isinstance(node, SequenceNode):
-            stack.extend(node.value)
-            continue
-        keys: dict[object, Node] = {}
-        for key, value in node.value:
-            stack.append(value)
-            if key.tag == _CORE + "merge":
-                continue
-            if not isinstance(key, ScalarNode) or _is_tagged(key):
-                raise TemplateError(
-                    f"a mapping key that is not a string (line {key.start_mark.line + 1})"
-                )
-            first = keys.setdefault(key.value, key)
-            if first is not key:
-                raise TemplateError(
-                    f"the key {_quote(str(key.value))} is written twice in one mapping "
-                    f"(lines {first.start_mark.line + 1} and {key.start_mark.line + 1})"
-                )
-
-
-def _compose(text: str) -> list[Node]:
-    """The documents' node graphs, from libyaml or, for JSON libyaml refuses, from json."""
-    levels = sum(text.count(char) for char in "[{-?:")
-    if text.count("[") + text.count("{") > _FLOW_CHECK_FROM:
-        _check_flow_depth(text)
+def _compose(text: str) -> tuple[list[Node], list[str]]:
+    """The documents' node graphs, from libyaml or, for JSON libyaml refuses, from json, and
+    for each document the first key that makes it ambiguous ("" when none does)."""
+    lines = _Lines(text)
     try:
-        if levels <= _MAIN_STACK_LEVELS:
-            return _compose_all(text)
-        return _on_large_stack(lambda: _compose_all(text), levels)
+        composer = _Composer(text, lines)
+        return composer.documents(), composer.ambiguities
     except yaml.YAMLError as error:
-        problem = _problem(error, _Lines(text))
+        problem = _problem(error, lines)
     if text.lstrip().startswith("{"):
         try:
-            return [_compose_json(text)]
+            return [_compose_json(text, lines)], [""]
         except TemplateError:
             pass  # not JSON either: say why it is not YAML
     raise TemplateError(f"not valid YAML or JSON: {problem}")
 
 
-def _compose_all(text: str) -> list[Node]:
-    return list(yaml.compose_all(text, Loader=_Loader))
+class _Composer:
+    """PyYAML's composer, without recursion and refusing nesting deeper than MAX_DEPTH.
+
+    libyaml's own composer recurses in C (about 330 bytes of stack a level: 30,000 levels of
+    ``[`` crash the interpreter), and its scanner spends time proportional to the ``[``/``{``
+    nesting on every token, so nesting is bounded while the events arrive.
+    """
+
+    def __init__(self, text: str, lines: _Lines) -> None:
+        self.loader = _Loader(text)
+        self.lines = lines
+        self.anchors: dict[str, Node] = {}
+        self.stack: list[tuple[Node, list[Node]]] = []
+        self.composed: list[Node] = []
+        self.ambiguities: list[str] = []
+        """For each document, the first reason its keys are ambiguous, or ""."""
+
+    def documents(self) -> list[Node]:
+        next_event, add, stack = self.loader.get_event, self.add, self.stack
+        while True:
+            event: Any = next_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _resolved(event.value, event.implicit[0])
+                mark = event.start_mark
+                add(ScalarNode(tag, event.value, mark, mark, event.style), event.anchor)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self.start(event)
+            elif kind is yaml.MappingEndEvent:
+                node, items = stack.pop()
+                node.value = list(zip(items[::2], items[1::2], strict=True))
+                if not self.ambiguities[-1]:
+                    self.ambiguities[-1] = self.ambiguity(items[::2])
+                add(node, None)
+            elif kind is yaml.SequenceEndEvent:
+                add(stack.pop()[0], None)
+            elif kind is yaml.AliasEvent:
+                if event.anchor not in self.anchors:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                    )
+                add(self.anchors[event.anchor], None)
+            elif kind is yaml.DocumentStartEvent:
+                self.anchors = {}
+                self.ambiguities.append("")
+            elif kind is yaml.StreamEndEvent:
+                return self.composed
+
+    def ambiguity(self, keys: list[Node]) -> str:
+        """Why a mapping's keys are ambiguous: a key written twice (loaders keep the first or
+        the last, or refuse it, as cfn-lint does) or a key that is not a string; or ""."""
+        seen: dict[str, Node] = {}
+        for key in keys:
+            if key.tag == _MERGE:
+                continue
+            if type(key) is not ScalarNode or key.tag[0] == "!":
+                line = self.lines.at(key).line
+                return f"a mapping key that is not a string (line {line})"
+            first = seen.setdefault(key.value, key)
+            if first is not key:
+                lines = self.lines.at(first).line, self.lines.at(key).line
+                return (
+                    f"the key {_quote(str(key.value))} is written twice in one mapping "
+                    "(lines {} and {})".format(*lines)
+                )
+        return ""
+
+    def start(self, event: Any) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            line, column = self.lines.position(event.start_mark.index)
+            raise TemplateError(
+                f"nested more than {MAX_DEPTH} levels deep (line {line}, column {column})"
+            )
+        mapping = isinstance(event, yaml.MappingStartEvent)
+        kind = MappingNode if mapping else SequenceNode
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _CORE + ("map" if mapping else "seq")
+        items: list[Node] = []
+        collection = kind(tag, items, event.start_mark, None, flow_style=event.flow_style)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = collection  # before its items, as PyYAML does
+        self.stack.append((collection, items))
+
+    def add(self, node: Node, anchor: str | None) -> None:
+        if anchor is not None:
+            self.anchors[anchor] = node
+        if self.stack:
+            self.stack[-1][1].append(node)
+        else:
+            self.composed.append(node)
 
 
 def _problem(error: yaml.YAMLError, lines: _Lines) -> str:
@@ -210,47 +289,6 @@ def _reader_problem(error: yaml.YAMLError) -> str:
     if isinstance(error, ReaderError):
         return f"character #x{error.character:04x} is not allowed (position {error.position})"
     return "the parser refused it"
-
-
-def _check_flow_depth(text: str) -> None:
-    """Refuse ``[``/``{`` nesting deeper than MAX_FLOW_DEPTH before composing it."""
-    depth = 0
-    try:
-        for token in yaml.scan(text, Loader=_Loader):
-            if isinstance(token, (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)):
-                depth += 1
-                if depth > MAX_FLOW_DEPTH:
-                    line = token.start_mark.line + 1
-                    raise TemplateError(
-                        f"nested more than {MAX_FLOW_DEPTH} levels of [ and {{ (line {line})"
-                    )
-            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # composing reports it, or reads the text as JSON
-
-
-def _on_large_stack(compose: Callable[[], list[Node]], levels: int) -> list[Node]:
-    """Run libyaml's recursive composer on a thread whose stack fits ``levels`` of nesting."""
-    result: list[list[Node]] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(compose())
-        except BaseException as error:  # re-raised on the calling thread
-            failure.append(error)
-
-    previous = threading.stack_size(max(levels * _STACK_PER_LEVEL, 8 << 20) + (1 << 20))
-    try:
-        worker = threading.Thread(target=run, name="compose")
-        worker.start()
-    finally:
-        threading.stack_size(previous)
-    worker.join()
-    if failure:
-        raise failure[0]
-    return result[0]
 
 
 class _Builder:
@@ -309,7 +347,6 @@ class _Builder:
         containers = _pairs(node).get("ContainerDefinitions")
         if containers is not None:
             kept["ContainerDefinitions"] = self.container_list(containers[1])
-            kept.keys_at["ContainerDefinitions"] = self.lines.at(containers[0])
         return kept
 
     def container_list(self, node: Node) -> Any:
@@ -339,14 +376,19 @@ class _Builder:
     def located(self, node: MappingNode, keep: frozenset[str] | None = None) -> Located:
         """The mapping with its positions, only the keys in ``keep`` when it is given."""
         result = Located()
-        result.start = self.lines.at(node)
-        result.keys_at = {}
-        own = {id(key_node) for key_node, _ in node.value}
-        for key, (key_node, value) in _pairs(node).items():
+        result.lines = self.lines
+        result.offset = node.start_mark.index
+        result.key_offsets = {}
+        if any(key.tag == _MERGE for key, _ in node.value):
+            own = {id(key_node) for key_node, _ in node.value}
+            pairs = [(k, n, v, id(n) in own) for k, (n, v) in _pairs(node).items()]
+        else:  # the common case, read in one pass; a repeated key's last value wins, as in _pairs
+            pairs = [(_key_text(n), n, v, True) for n, v in node.value]
+        for key, key_node, value, written_here in pairs:
             if keep is None or key in keep:
                 result[key] = self.value(value)
-                if id(key_node) in own:  # written here, not merged in from elsewhere
-                    result.keys_at[key] = self.lines.at(key_node)
+                if written_here:  # not merged in from elsewhere
+                    result.key_offsets[key] = key_node.start_mark.index
         self.spend(len(result) + 1)
         return result
 
@@ -360,7 +402,7 @@ class _Builder:
             value = [self.value(item) for item in node.value]
         else:
             assert isinstance(node, MappingNode)
-            if not tag.startswith("!"):
+            if _plain_map(node):
                 return self.located(node)
             value = {key: self.value(item) for key, (_, item) in _pairs(node).items()}
         if tag.startswith("!"):
@@ -378,7 +420,7 @@ def _pairs(node: MappingNode) -> dict[str, tuple[Node, Node]]:
     merged: dict[str, tuple[Node, Node]] = {}
     own: dict[str, tuple[Node, Node]] = {}
     for key, value in node.value:
-        if key.tag == _CORE + "merge":
+        if key.tag == _MERGE:
             sources = value.value if isinstance(value, SequenceNode) else [value]
             for source in reversed(sources):  # the first merged mapping wins
                 if not isinstance(source, MappingNode):
@@ -401,7 +443,10 @@ def _scalar(node: ScalarNode) -> str | None:
     text = str(node.value)
     if node.style or node.tag.startswith("!"):
         return text  # quoted, block or folded, or a tag's argument: a string as written
-    kind = node.tag.removeprefix(_CORE)
+    tag = node.tag
+    if tag == _PLAIN:
+        tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    kind = tag.removeprefix(_CORE)
     if kind == "null":
         return None
     reading = _READINGS.get(kind)
@@ -434,7 +479,7 @@ def _if_arguments(node: Node) -> list[Node] | None:
 
 
 def _is_tagged(node: Node) -> bool:
-    return str(node.tag).startswith("!")
+    return node.tag[0] == "!"
 
 
 def _plain_map(node: Node) -> bool:
@@ -471,8 +516,8 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _LITERALS = {"true": "bool", "false": "bool", "null": "null"}
 
 
-def _compose_json(text: str) -> Node:
-    reader = _JsonReader(text)
+def _compose_json(text: str, lines: _Lines) -> Node:
+    reader = _JsonReader(text, lines)
     try:
         node = reader.node(reader.skip(0))
         if reader.skip(reader.end) != len(text):
@@ -485,10 +530,10 @@ def _compose_json(text: str) -> Node:
 class _JsonReader:
     """A JSON reader that records where each value starts, as PyYAML's marks do."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lines: _Lines) -> None:
         self.text = text
         self.end = 0
-        self.lines = _Lines(text)
+        self.lines = lines
 
     def skip(self, index: int) -> int:
         match = _WHITESPACE.match(self.text, index)

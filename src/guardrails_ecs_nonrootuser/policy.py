@@ -290,7 +290,8 @@ def check_linux_user(value: object, settings: Settings) -> Finding | None:
         return _missing_user(None if value is None else "User is empty")
     if _is_windows_admin(text):
         return _windows_admin()
-    if any(not char.isprintable() or char.isspace() for char in text):
+    # Every whitespace character but the ASCII space is non-printable (Unicode Cc, Zs, Zl, Zp).
+    if not text.isprintable() or " " in text:
         return _malformed("User contains whitespace or a non-printable character")
     user, colon, group = text.partition(":")
     if ":" in group:
@@ -386,7 +387,7 @@ def check_windows_user(value: object) -> Finding | None:
             "images",
             _FIX_WINDOWS,
         )
-    if not all(char.isprintable() for char in text):
+    if not text.isprintable():
         return _malformed("User contains a non-printable character")
     if _is_windows_admin(text):
         return _windows_admin()

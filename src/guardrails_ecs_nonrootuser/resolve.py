@@ -1,5 +1,7 @@
 """Resolve CloudFormation intrinsic functions in a template's values, as far as is knowable offline.
 
+Values are what ``loader`` reads: str, list, dict (and None).
+
 Conditions first. ``Conditions.cases`` lists every way the conditions a value uses can turn out,
 and ``choose`` picks the ``Fn::If`` branches of one such case. A condition is one variable
 wherever it is used (seven ``!If [IsProd, ...]`` are two cases, not 128), and conditions built
@@ -114,12 +116,12 @@ class Context(NamedTuple):
         if name == "AWS::NoValue":
             return NO_VALUE
         declared = self.parameters.get(name)
-        kind = declared.get("Type", "String") if isinstance(declared, Mapping) else None
+        kind = declared.get("Type", "String") if isinstance(declared, dict) else None
         if name in self.given:
             value: Any = self.given[name]
         elif isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
             return Unresolved(f"parameter {name} is read from SSM at deploy time", parameter=name)
-        elif isinstance(declared, Mapping) and declared.get("Default") is not None:
+        elif isinstance(declared, dict) and declared.get("Default") is not None:
             value = declared["Default"]
         elif declared is not None:
             return Unresolved(f"parameter {name} has no Default", parameter=name)
@@ -138,7 +140,7 @@ class Context(NamedTuple):
         return self._replace(
             parameters={
                 name: {key: item for key, item in spec.items() if key != "Default"}
-                if isinstance(spec, Mapping)
+                if isinstance(spec, dict)
                 else spec
                 for name, spec in self.parameters.items()
             }
@@ -203,32 +205,36 @@ class Conditions:
 
 
 def _single_function(value: Any) -> str | None:
-    if isinstance(value, Mapping) and len(value) == 1:
+    if isinstance(value, dict) and len(value) == 1:
         (name,) = value
         return str(name)
     return None
 
 
-def conditions_in(value: Any) -> set[str]:
-    """The names of the conditions the ``Fn::If`` functions in ``value`` test."""
+def conditions_in(value: Any) -> set[str] | None:
+    """The names of the conditions the ``Fn::If`` functions in ``value`` test; None when it
+    holds no ``Fn::If`` at all (so ``choose`` would return it unchanged)."""
     found: set[str] = set()
+    seen_if = False
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, Mapping):
-            arguments = item.get("Fn::If") if len(item) == 1 else None
-            if isinstance(arguments, list) and arguments and isinstance(arguments[0], str):
-                found.add(arguments[0])
+        if isinstance(item, dict):
+            if "Fn::If" in item:
+                seen_if = True
+                arguments = item["Fn::If"] if len(item) == 1 else None
+                if isinstance(arguments, list) and arguments and isinstance(arguments[0], str):
+                    found.add(arguments[0])
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return found
+    return found if seen_if else None
 
 
 def choose(value: Any, case: Mapping[str, bool], taken: dict[str, bool]) -> Any:
     """``value`` with each ``Fn::If`` replaced by its branch in ``case``; the conditions that
     decided a branch are added to ``taken``."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         arguments = value.get("Fn::If") if len(value) == 1 else None
         if arguments is not None:
             if not (isinstance(arguments, list) and len(arguments) == 3):
@@ -268,7 +274,7 @@ def _ref(argument: Any, context: Context) -> Any:
 
 def _sub(argument: Any, context: Context) -> Any:
     text, variables = argument, {}
-    if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], Mapping):
+    if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], dict):
         text, variables = argument
     if not isinstance(text, str):
         return _invalid("an Fn::Sub whose template is not a string")
@@ -344,7 +350,7 @@ def _find_in_map(argument: Any, context: Context) -> Any:
             return key.within("Fn::FindInMap")
     found: Any = context.mappings
     for key in keys:
-        if not isinstance(found, Mapping) or not isinstance(key, str) or key not in found:
+        if not isinstance(found, dict) or not isinstance(key, str) or key not in found:
             return _invalid("Fn::FindInMap keys not found in Mappings")
         found = found[key]
     return resolve(found, context)
