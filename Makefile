@@ -24,7 +24,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-hook register configure org-deploy org-status clean
+	demo test bench bench-hook realworld register configure org-deploy org-status clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -122,6 +122,12 @@ bench: $(STAMP) $(GUARD) $(CHECKOV)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/corpus.py .cache/bench
 	$(BIN)/python bench/run.py .cache/bench --guard $(GUARD) --checkov $(CHECKOV)
+
+# The yardstick on public templates: CORPUS is a list of directories (docs/realworld.md says
+# which repositories at which commits); records docs/realworld.md.
+realworld: $(STAMP)
+	@test -n "$(CORPUS)" || { echo 'usage: make realworld CORPUS="DIR ..."' >&2; exit 2; }
+	$(BIN)/python scripts/realworld.py $(CORPUS) --record docs/realworld.md
 
 # What the hook adds to the library per invocation and at cold start, on the packaged code in the
 # Lambda runtime stand-in; records docs/benchmarks.md.

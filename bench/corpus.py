@@ -2,7 +2,8 @@
 
 Written to a directory (not committed): one.yaml (one task definition), typical.yaml (20),
 large.yaml and large.json (500 resources, about 1 MB: 100 task definitions of 10 containers),
-tree/ (1,000 small templates), and expected.json: file -> logical id -> PASS or FAIL under the
+containers.json (one task definition of 40,000 containers, minified: 1.3 MB), tree/ (1,000 small
+templates), and expected.json: file -> logical id -> PASS or FAIL under the
 hook's default configuration. The verdicts come from the table below, written from the policy's
 rules, not computed by the code under test.
 """
@@ -138,6 +139,13 @@ def main(directory: str) -> None:
         if name == "large":
             (out / "large.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
             expected["large.json"] = verdicts
+    containers = [{"Name": f"c{i}", "User": str(1000 + i % 7)} for i in range(40_000)]
+    containers[rng.randrange(len(containers))]["User"] = "0"
+    wide = {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": containers}}
+    (out / "containers.json").write_text(
+        json.dumps({"Resources": {"Wide": wide}}, separators=(",", ":")), encoding="utf-8"
+    )
+    expected["containers.json"] = {"Wide": "FAIL"}
     for index in range(1000):
         document, yaml, verdicts = template(rng, rng.randint(1, 2), rng.randint(1, 3), 3, 0)
         path = f"tree/stack{index:04}.yaml"

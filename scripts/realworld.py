@@ -384,7 +384,7 @@ def independent(path: Path) -> tuple[str, list[Container], set[str]]:
         finally:
             cfn_yaml.CfnFullLoader = PureLoader  # type: ignore[misc,assignment]
         if not (matches or template is None):
-            COUNTS["files only libyaml reads"] += 1
+            COUNTS["files only libyaml reads"] += 1  # PyYAML's two implementations differ
     if matches or template is None:
         return unread(path), [], set()
     resources = template.get("Resources") if isinstance(template, Mapping) else None
@@ -508,11 +508,24 @@ def files(directories: list[str]) -> Iterator[Path]:
                     yield Path(root, name)
 
 
-def compare(directories: list[str]) -> tuple[Counter[str], list[str]]:
+def compare(directories: list[str]) -> tuple[dict[str, Counter[str]], list[str]]:
+    """Counts per directory, and every disagreement."""
     reports = ours(directories)
-    counts = COUNTS
+    counts: dict[str, Counter[str]] = {}
     disagreements = []
-    for path in files(directories):
+    for directory in directories:
+        COUNTS.clear()
+        counts[directory] = COUNTS.copy()
+        disagreements += compare_directory(directory, reports, counts[directory])
+        counts[directory].update(COUNTS)
+    return counts, disagreements
+
+
+def compare_directory(
+    directory: str, reports: dict[str, dict[str, Any]], counts: Counter[str]
+) -> list[str]:
+    disagreements = []
+    for path in files([directory]):
         report = reports[str(path)]
         status, containers, problems = independent(path)
         counts["files"] += 1
@@ -537,15 +550,15 @@ def compare(directories: list[str]) -> tuple[Counter[str], list[str]]:
             for t in report["taskDefinitions"]
             for c in t["containers"]
         }
-        my_problems = {
-            t["logicalId"]
-            for t in report["taskDefinitions"]
-            if any(f["container"] is None for f in t["findings"])
-        }
         unplaced = {(c.logical_id, c.position) for c in containers if c.line == 0}
         mine = {
             c._replace(line=0, column=0) if (c.logical_id, c.position) in unplaced else c
             for c in mine
+        }
+        my_problems = {
+            t["logicalId"]
+            for t in report["taskDefinitions"]
+            if any(f["container"] is None for f in t["findings"])
         }
         counts["task definitions"] += len(report["taskDefinitions"])
         counts["containers"] += len(mine)
@@ -555,7 +568,15 @@ def compare(directories: list[str]) -> tuple[Counter[str], list[str]]:
             disagreements.append(f"{path}: {side}: {container}")
         for logical_id in sorted(my_problems ^ problems):
             disagreements.append(f"{path}: task-definition problem differs: {logical_id}")
-    return counts, disagreements
+    return disagreements
+
+
+def total(counts: dict[str, Counter[str]]) -> Counter[str]:
+    return sum(counts.values(), Counter())
+
+
+def describe(counts: Counter[str]) -> str:
+    return ", ".join(f"{counts[key]:,} {key}" for key in sorted(counts))
 
 
 def main() -> int:
@@ -566,26 +587,28 @@ def main() -> int:
     counts, disagreements = compare(args.directories)
     for line in disagreements:
         print(line)
-    summary = ", ".join(f"{counts[key]:,} {key}" for key in sorted(counts))
-    print(f"{summary}; {len(disagreements)} disagreements")
+    print(f"{describe(total(counts))}; {len(disagreements)} disagreements")
     if args.record:
-        record(args.record, args.directories, counts, len(disagreements))
+        record(args.record, counts, len(disagreements))
     return 1 if disagreements else 0
 
 
-def record(
-    document: Path, directories: list[str], counts: Counter[str], disagreements: int
-) -> None:
-    rows = [f"| `{Path(d).name}` | {sum(1 for _ in files([d])):,} |" for d in directories]
+def record(document: Path, counts: dict[str, Counter[str]], disagreements: int) -> None:
+    columns = ("files", "templates", "task definitions", "containers")
+    rows = [
+        f"| `{Path(directory).name}` | " + " | ".join(f"{found[c]:,}" for c in columns) + " |"
+        for directory, found in counts.items()
+    ]
+    everything = total(counts)
     table = "\n".join(
         [
             "<!-- realworld -->",
-            "| Directory | Files read |",
-            "| --- | ---: |",
+            "| Directory | " + " | ".join(c.capitalize() for c in columns) + " |",
+            "| --- | " + " | ".join("---:" for _ in columns) + " |",
             *rows,
+            "| **All** | " + " | ".join(f"**{everything[c]:,}**" for c in columns) + " |",
             "",
-            ", ".join(f"{counts[key]:,} {key}" for key in sorted(counts))
-            + f"; **{disagreements} disagreements**.",
+            f"{describe(everything)}; **{disagreements} disagreements**.",
             "<!-- /realworld -->",
         ]
     )

@@ -1,30 +1,37 @@
 """The cfn-lint rules, run by cfn-lint itself, report exactly what `ecs-nonroot check` reports."""
 
 import json
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from guardrails_ecs_nonrootuser.cfn_lint_rule import NonRootUser
 from guardrails_ecs_nonrootuser.cli import main
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "templates"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "templates"
 TEMPLATES = [FIXTURES / "scenarios.yaml", FIXTURES / "cdk.out" / "NonRootStack.template.json"]
 RULE_LEVELS = {"E9101": "error", "W9101": "warning", "I9101": "note"}
 CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
 
 
 def cfn_lint(*args: str) -> list[dict[str, Any]]:
+    """cfn-lint's JSON matches; ``args`` start with the templates (options such as
+    --configure-rule take several values, so a template after them would be read as one)."""
     result = subprocess.run(
         [
             CFN_LINT,
+            *args,
             "--format",
             "json",
             "--append-rules",
             "guardrails_ecs_nonrootuser.cfn_lint_rule",
-            *args,
         ],
         capture_output=True,
         text=True,
@@ -72,14 +79,12 @@ def test_cfn_lint_reports_the_same_findings_as_the_command(
     config.write_text(json.dumps({"ExemptContainerNames": ["log_router"]}), encoding="utf-8")
     linted = ours(
         cfn_lint(
+            *map(str, TEMPLATES),
             "--configure-rule",
             f"E9101:config={config}",
-            "--configure-rule",
             f"E9101:unresolved={unresolved}",
             "--include-checks",
             "I9101",
-            "--",
-            *map(str, TEMPLATES),
         )
     )
     expected = command(capsys, "--config", str(config), "--unresolved", unresolved)
@@ -102,3 +107,67 @@ def test_rules_are_listed_by_cfn_lint() -> None:
     )
     for rule_id in RULE_LEVELS:
         assert rule_id in result.stdout
+
+
+def test_findings_carry_the_commands_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    linted = {
+        (m["Location"]["Start"]["LineNumber"], m["Location"]["Start"]["ColumnNumber"])
+        for m in cfn_lint(str(FIXTURES / "yaml-forms.yaml"))
+        if m["Rule"]["Id"] == "E9101"
+    }
+    main(["check", str(FIXTURES / "yaml-forms.yaml"), "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    expected = {
+        (f["line"], f["column"])
+        for t in document["files"][0]["taskDefinitions"]
+        for f in t["findings"]
+    }
+    assert linted == expected
+    assert any(column > 1 for _, column in linted)
+
+
+def test_a_file_the_check_cannot_read_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    # No file cfn-lint reads was found that the check refuses (cfn-lint refuses repeated keys and
+    # recurses out before 256 levels of nesting); the rule is driven directly on one that changed
+    # after cfn-lint read it. The stand-in has the two attributes the rule reads.
+    template = tmp_path / "template.yaml"
+    template.write_bytes(b"Resources: {T: {Type: AWS::ECS::TaskDefinition}}\n\xff\n")
+    cfn = SimpleNamespace(filename=str(template), template={})
+    (match,) = NonRootUser().match(cfn)
+    assert match.message == "[unreadable] cannot read: not UTF-8 text (byte 49)"
+    assert getattr(match, "location", None) == (0, 0, 0, 0)
+
+
+def test_a_configuration_that_cannot_be_read_is_reported_by_the_rule(tmp_path: Path) -> None:
+    matches = cfn_lint(
+        str(FIXTURES / "scenarios.yaml"), "--configure-rule", f"E9101:config={tmp_path}/none.json"
+    )
+    ours = [m for m in matches if m["Rule"]["Id"] in RULE_LEVELS]
+    assert [m["Message"].split(":")[0] for m in ours] == ["[configuration] E9101"]
+    assert "No such file or directory" in ours[0]["Message"]
+    assert not any("Unknown exception" in m["Message"] for m in matches)
+
+
+def test_the_readme_command_lines_run_as_written(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### cfn-lint", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [c for c in block.replace("\\\n", " ").splitlines() if c.strip()]
+    shutil.copy(FIXTURES / "conditions.yaml", tmp_path / "template.yaml")
+    (tmp_path / "hook-config.json").write_text('{"ExemptContainerNames": ["proxy"]}', "utf-8")
+    assert len(commands) == 2
+    outputs = []
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[0] == "cfn-lint"
+        result = subprocess.run(
+            [CFN_LINT, *argv[1:], "--format", "parseable"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode != 0, result.stderr
+        outputs.append(result.stdout)
+    assert "template.yaml:98:11:98:11:E9101:[missing-user]" in outputs[0]
+    assert ":W9101:[unresolved-value]" in outputs[1]  # E9101:unresolved=warn
+    assert '"proxy"' not in outputs[1]  # E9101:config=hook-config.json exempts it

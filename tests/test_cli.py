@@ -318,3 +318,43 @@ def test_shipped_templates_pass_cfn_lint() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_an_unknown_parameter_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SCENARIOS), "--parameter", "AppUsr=1000"]) == 2
+    assert '--parameter "AppUsr": no checked template declares it' in capsys.readouterr().err
+    assert main(["check", str(SCENARIOS), "--parameter", "AWS::Regoin=x"]) == 2
+    capsys.readouterr()
+    code = main(
+        ["check", str(SCENARIOS), "--parameter", "AppUser=1000", "--parameter", "AWS::Region=x"]
+    )
+    assert code == 1  # declared parameter and pseudo parameter: accepted
+
+
+def test_a_directory_that_cannot_be_read_is_an_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # as root, permissions do not stop a read; the refusal os.walk meets is stood in for
+    (tmp_path / "locked").mkdir()
+    scandir = os.scandir
+
+    def refusing(path: Any) -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    assert main(["check", str(tmp_path)]) == 2
+    assert "locked: cannot read directory: Permission denied" in capsys.readouterr().err
+
+
+def test_the_readme_example_is_the_commands_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Checking templates", 1)[1]
+    (example,) = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    config = str(ROOT / "examples" / "hook-config.json")
+    main(["check", "examples/noncompliant.yaml", "--config", config])
+    assert example in capsys.readouterr().out.splitlines()
