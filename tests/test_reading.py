@@ -288,6 +288,11 @@ def test_plain_scalars_keep_their_text_and_say_how_yaml_11_reads_them(
             id="template-among-several-documents",
         ),
         pytest.param("Resources: {}\nx: *nowhere\n", "found undefined alias", id="undefined-alias"),
+        pytest.param(
+            '{"Resources": {"T": {"Type": "X", "A": "\\ud800"}, "T": {"Type": "Y"}}}',
+            'the key "T" is written twice in one mapping (lines 1 and 1)',
+            id="repeated-key-in-json-that-yaml-refuses",
+        ),
     ],
 )
 def test_ambiguous_templates_are_unreadable(text: str, problem: str) -> None:

@@ -1,29 +1,35 @@
 """Read a CloudFormation template (YAML or JSON) as CloudFormation users' tools read it.
 
-Parsing is PyYAML's, configured as cfn-lint configures it: libyaml's C composer where PyYAML has
-it (the pure-Python one otherwise), and when that refuses a document that looks like JSON, the
-standard library's JSON reading of it. So every template cfn-lint, ``aws cloudformation
-package`` or SAM reads, this reads, with the same values. Only what the check needs is turned
-into Python values: ``Parameters``, ``Mappings``, ``Conditions``, each resource's ``Type`` and
-``Condition``, and for task definitions the properties the policy reads (``RuntimePlatform`` and
-each container's ``Name``, ``Image`` and ``User``, through any ``Fn::If`` around them).
+Parsing is PyYAML's, as cfn-lint configures it: libyaml's parser where PyYAML has it (its
+pure-Python one otherwise), and when that refuses a document that looks like JSON, JSON's own
+rules. So every template cfn-lint, ``aws cloudformation package`` or SAM reads, this reads, with
+the same values. The parser's events are composed here, without recursion: libyaml's own
+composer recurses in C and crashes the interpreter on deep nesting, and its scanner's time grows
+with the square of ``[``/``{`` nesting, so nesting beyond ``MAX_DEPTH`` is refused as it arrives.
+Only what the check needs is turned into Python values: ``Parameters``, ``Mappings``,
+``Conditions``, each resource's ``Type`` and ``Condition``, and for task definitions the
+properties the policy reads (``RuntimePlatform`` and each container's ``Name``, ``Image`` and
+``User``, through any ``Fn::If`` around them).
 
 Values keep the text as written: a plain scalar that YAML 1.1 types as something other than a
 string (``1000:50`` is the base-60 number 60050 to PyYAML) comes back as a ``PlainScalar`` that
 says how it is read, so nothing is decided on a mangled value. Short-form tags become the long
 form (``!Ref x`` -> ``{"Ref": "x"}``, ``!GetAtt a.b`` -> ``{"Fn::GetAtt": ["a", "b"]}``), and
 merge keys (``<<``) merge as YAML specifies (keys written in the mapping win; among merged
-mappings, the earlier wins). A key written twice in one mapping makes the file unreadable, as it
-does for cfn-lint: loaders disagree on which value wins.
+mappings, the earlier wins).
 
 A file is a template when it is a mapping whose ``Resources`` is a mapping that is empty, holds a
-resource with a ``Type``, or comes with ``AWSTemplateFormatVersion``. A file of several YAML
-documents (Kubernetes manifests) is not one, and is an error if one of its documents is.
+resource with a ``Type``, or comes with ``AWSTemplateFormatVersion``. A template is unreadable
+when it is ambiguous: a key written twice in one mapping (loaders keep the first, the last, or
+refuse it, as cfn-lint does), a key that is not a string, or a template among several YAML
+documents. A file of several documents none of which is a template (Kubernetes manifests) is
+no template.
 
-Mappings come back as ``Located`` dicts that know where they start in the file and where each
-of their keys is: line and column, counted from 1 in characters of the text as written (a tab
-is one column), whatever multi-line scalars, escapes, CRLF line ends or byte-order mark precede
-them. Positions come from the parser's own marks, so reading is linear in the file's size.
+Plain mappings come back as ``Located`` dicts that know where they start and where each of their
+own keys is: line and column, counted from 1 in characters of the text as written (a tab is one
+column), lines ended by line feeds as editors and code scanning count them, whatever multi-line
+scalars, escapes, CRLF line ends or byte-order mark precede them. Positions come from the
+parser's character offsets, so reading is linear in the file's size.
 """
 
 from __future__ import annotations
@@ -147,9 +153,9 @@ def load(data: bytes) -> Template | None:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
-    documents, ambiguities = _compose(text)
+    lines = _Lines(text)
+    documents, ambiguities = _compose(text, lines)
     try:
-        lines = _Lines(text)
         templates = [_Builder(lines).template(document) for document in documents]
     except RecursionError:
         raise TemplateError("nested too deeply to read") from None
@@ -165,10 +171,9 @@ def load(data: bytes) -> Template | None:
     return found[0]
 
 
-def _compose(text: str) -> tuple[list[Node], list[str]]:
+def _compose(text: str, lines: _Lines) -> tuple[list[Node], list[str]]:
     """The documents' node graphs, from libyaml or, for JSON libyaml refuses, from json, and
     for each document the first key that makes it ambiguous ("" when none does)."""
-    lines = _Lines(text)
     try:
         composer = _Composer(text, lines)
         return composer.documents(), composer.ambiguities
@@ -176,7 +181,8 @@ def _compose(text: str) -> tuple[list[Node], list[str]]:
         problem = _problem(error, lines)
     if text.lstrip().startswith("{"):
         try:
-            return [_compose_json(text, lines)], [""]
+            reader = _JsonReader(text, lines)
+            return [reader.document()], [reader.ambiguity]
         except TemplateError:
             pass  # not JSON either: say why it is not YAML
     raise TemplateError(f"not valid YAML or JSON: {problem}")
@@ -216,7 +222,7 @@ class _Composer:
                 node, items = stack.pop()
                 node.value = list(zip(items[::2], items[1::2], strict=True))
                 if not self.ambiguities[-1]:
-                    self.ambiguities[-1] = self.ambiguity(items[::2])
+                    self.ambiguities[-1] = _ambiguity(items[::2], self.lines)
                 add(node, None)
             elif kind is yaml.SequenceEndEvent:
                 add(stack.pop()[0], None)
@@ -231,25 +237,6 @@ class _Composer:
                 self.ambiguities.append("")
             elif kind is yaml.StreamEndEvent:
                 return self.composed
-
-    def ambiguity(self, keys: list[Node]) -> str:
-        """Why a mapping's keys are ambiguous: a key written twice (loaders keep the first or
-        the last, or refuse it, as cfn-lint does) or a key that is not a string; or ""."""
-        seen: dict[str, Node] = {}
-        for key in keys:
-            if key.tag == _MERGE:
-                continue
-            if type(key) is not ScalarNode or key.tag[0] == "!":
-                line = self.lines.at(key).line
-                return f"a mapping key that is not a string (line {line})"
-            first = seen.setdefault(key.value, key)
-            if first is not key:
-                lines = self.lines.at(first).line, self.lines.at(key).line
-                return (
-                    f"the key {_quote(str(key.value))} is written twice in one mapping "
-                    "(lines {} and {})".format(*lines)
-                )
-        return ""
 
     def start(self, event: Any) -> None:
         if len(self.stack) >= MAX_DEPTH:
@@ -275,6 +262,24 @@ class _Composer:
             self.stack[-1][1].append(node)
         else:
             self.composed.append(node)
+
+
+def _ambiguity(keys: list[Node], lines: _Lines) -> str:
+    """Why a mapping's keys are ambiguous: a key written twice (loaders keep the first or the
+    last, or refuse it, as cfn-lint does) or a key that is not a string; or ""."""
+    seen: dict[str, Node] = {}
+    for key in keys:
+        if key.tag == _MERGE:
+            continue
+        if type(key) is not ScalarNode or key.tag[0] == "!":
+            return f"a mapping key that is not a string (line {lines.at(key).line})"
+        first = seen.setdefault(key.value, key)
+        if first is not key:
+            return (
+                f"the key {_quote(str(key.value))} is written twice in one mapping "
+                f"(lines {lines.at(first).line} and {lines.at(key).line})"
+            )
+    return ""
 
 
 def _problem(error: yaml.YAMLError, lines: _Lines) -> str:
@@ -516,17 +521,6 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 _LITERALS = {"true": "bool", "false": "bool", "null": "null"}
 
 
-def _compose_json(text: str, lines: _Lines) -> Node:
-    reader = _JsonReader(text, lines)
-    try:
-        node = reader.node(reader.skip(0))
-        if reader.skip(reader.end) != len(text):
-            reader.fail(reader.skip(reader.end), "extra data after the template")
-        return node
-    except RecursionError:
-        raise TemplateError("nested too deeply to read") from None
-
-
 class _JsonReader:
     """A JSON reader that records where each value starts, as PyYAML's marks do."""
 
@@ -534,6 +528,17 @@ class _JsonReader:
         self.text = text
         self.end = 0
         self.lines = lines
+        self.ambiguity = ""
+        """The first reason a mapping's keys are ambiguous, or ""."""
+
+    def document(self) -> Node:
+        try:
+            node = self.node(self.skip(0))
+        except RecursionError:
+            raise TemplateError("nested too deeply to read") from None
+        if self.skip(self.end) != len(self.text):
+            self.fail(self.skip(self.end), "extra data after the template")
+        return node
 
     def skip(self, index: int) -> int:
         match = _WHITESPACE.match(self.text, index)
@@ -599,6 +604,8 @@ class _JsonReader:
                 self.expect(index, ",")
                 index = self.skip(index + 1)
         self.end = index + 1
+        if not self.ambiguity:
+            self.ambiguity = _ambiguity([key for key, _ in pairs], self.lines)
         return MappingNode(_CORE + "map", pairs, start, start, flow_style=True)
 
     def string(self, index: int) -> str:
