@@ -28,6 +28,7 @@ Markdown file between ``realworld`` markers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -79,9 +80,17 @@ for _tag, _constructor in (
     *((kind, PureLoader.construct_typed) for kind in ("int", "float", "bool", "timestamp")),
 ):
     PureLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _constructor)
-LIBYAML_LOADER = cfn_yaml.CfnFullLoader
-cfn_yaml.CfnFullLoader = PureLoader  # type: ignore[misc,assignment]  # what loads() builds
-logging.getLogger("cfnlint").setLevel(logging.CRITICAL)  # its parse errors are counted here
+
+
+@contextlib.contextmanager
+def cfn_lint_loader(loader: Any) -> Iterator[None]:
+    """cfn-lint's decoder building templates with ``loader`` (what ``cfn_yaml.loads`` uses)."""
+    default = cfn_yaml.CfnFullLoader
+    cfn_yaml.CfnFullLoader = loader  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        cfn_yaml.CfnFullLoader = default  # type: ignore[misc]
 
 
 # Resolution -------------------------------------------------------------------------------
@@ -376,13 +385,11 @@ def decide(resolver: Resolver, container: Mapping[str, Any], platform: Any) -> t
 
 def independent(path: Path) -> tuple[str, list[Container], set[str]]:
     """(status, containers, logical ids with a task-definition-level problem)."""
-    template, matches = decode(str(path))
+    with cfn_lint_loader(PureLoader):
+        template, matches = decode(str(path))
     if matches or template is None:
-        cfn_yaml.CfnFullLoader = LIBYAML_LOADER  # type: ignore[misc]
-        try:  # what cfn-lint reads with its default loader, where the pure-Python one refuses
-            template, matches = decode(str(path))
-        finally:
-            cfn_yaml.CfnFullLoader = PureLoader  # type: ignore[misc,assignment]
+        # what cfn-lint reads with its default loader (libyaml), where the pure-Python one refuses
+        template, matches = decode(str(path))
         if not (matches or template is None):
             COUNTS["files only libyaml reads"] += 1  # PyYAML's two implementations differ
     if matches or template is None:
@@ -584,6 +591,7 @@ def main() -> int:
     parser.add_argument("directories", nargs="+")
     parser.add_argument("--record", type=Path, help="Markdown file to record the result in")
     args = parser.parse_args()
+    logging.getLogger("cfnlint").setLevel(logging.CRITICAL)  # its parse errors are counted here
     counts, disagreements = compare(args.directories)
     for line in disagreements:
         print(line)

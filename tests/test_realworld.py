@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import realworld
+from cfnlint.decode import cfn_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "templates"
@@ -53,3 +54,13 @@ def test_a_difference_from_the_independent_reading_is_reported(
         line.startswith(f"{target}: {expected}") and "FailUserFromFalseBranch" in line
         for line in disagreements
     ), disagreements
+
+
+def test_importing_the_script_leaves_cfn_lint_as_it_was() -> None:
+    def loader() -> object:
+        return cfn_yaml.CfnFullLoader
+
+    assert loader() is not realworld.PureLoader
+    with realworld.cfn_lint_loader(realworld.PureLoader):
+        assert loader() is realworld.PureLoader
+    assert loader() is not realworld.PureLoader
