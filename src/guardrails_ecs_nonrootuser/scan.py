@@ -191,12 +191,40 @@ class _TaskDefinitionCheck:
         self.findings: list[Finding] = []
         self.platforms: dict[int, set[str] | None] = {}
         self.resolved: dict[int, Any] = {}
+        self.unconditional: dict[int, list[tuple[_Site, Any]]] = {}
+        """Containers that depend on no condition, by RuntimePlatform, decided together."""
 
     def report(self) -> TaskDefinitionReport:
+        self.decide_unconditional()
         line, column = self.position
         return TaskDefinitionReport(
-            self.logical_id, line, column, tuple(self.containers), tuple(self.findings)
+            self.logical_id,
+            line,
+            column,
+            tuple(sorted(self.containers, key=_in_place)),
+            tuple(sorted(self.findings, key=_in_place)),
         )
+
+    def decide_unconditional(self) -> None:
+        """Decide the containers that depend on no condition, those under one RuntimePlatform
+        in one call of the policy (as the hook decides a task definition)."""
+        for key, group in self.unconditional.items():
+            platform = self.resolved[key]
+            properties = {"ContainerDefinitions": [container for _, container in group]}
+            if platform is not NO_VALUE and platform is not None:
+                properties["RuntimePlatform"] = platform
+            family = platform.get("OperatingSystemFamily") if isinstance(platform, dict) else None
+            results = None
+            if not any(isinstance(value, Unresolved) for value in (platform, family)):
+                with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
+                    results = evaluate(properties, self.options.settings).results
+            for number, (site, container) in enumerate(group):
+                if results is None:
+                    outcome = self.outcome(site.position, container, platform)
+                else:
+                    outcome = self.from_result(results[number]._replace(position=site.position))
+                self.add(site, outcome, "")
+        self.unconditional.clear()
 
     def problem(self, rule: str, level: str, message: str) -> None:
         """A finding about the task definition as a whole."""
@@ -243,8 +271,9 @@ class _TaskDefinitionCheck:
         container = site.container
         in_container, in_platform = conditions_in(container), self.platform_conditions(site)
         if in_container is None and in_platform is None and not site.guards:
-            platform = self.resolved_platform(site, context)
-            self.add(site, self.outcome(site.position, resolve(container, context), platform), "")
+            self.resolved_platform(site, context)
+            group = self.unconditional.setdefault(id(site.platform), [])
+            group.append((site, resolve(container, context)))
             return
         names = {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
         try:
@@ -359,7 +388,10 @@ class _TaskDefinitionCheck:
             return _Outcome(
                 "FAIL", rule=INVALID_TASK_DEFINITION, level="error", render=lambda _: problem
             )
-        result = result._replace(position=index)
+        return self.from_result(result._replace(position=index))
+
+    def from_result(self, result: ContainerResult) -> _Outcome:
+        """The outcome the policy's result on a container gives."""
         name = result.name if isinstance(result.name, str) else None
         note = _unquoted_note(result)
         user = result.user
@@ -390,6 +422,11 @@ class _TaskDefinitionCheck:
             )
         assert result.finding is not None
         return _Outcome("FAIL", name, result.finding.rule.value, "error", result.describe, note)
+
+
+def _in_place(item: ContainerVerdict | Finding) -> tuple[int, int]:
+    """Written order: by line and column."""
+    return item.line, item.column
 
 
 def _forms(value: Any, guards: Guards, context: Context) -> Iterator[tuple[Any, Guards]]:
