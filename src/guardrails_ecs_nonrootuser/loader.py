@@ -344,7 +344,7 @@ class _Builder:
         """A task definition's Properties, keeping only what the policy reads."""
         function = _if_arguments(node)
         if function is not None:
-            return self.branches(node, function, self.properties)
+            return self.branches(function, self.properties)
         if not _plain_map(node):
             return self.value(node)
         assert isinstance(node, MappingNode)
@@ -357,7 +357,7 @@ class _Builder:
     def container_list(self, node: Node) -> Any:
         function = _if_arguments(node)
         if function is not None:
-            return self.branches(node, function, self.container_list)
+            return self.branches(function, self.container_list)
         if isinstance(node, SequenceNode) and not _is_tagged(node):
             self.spend(len(node.value))
             return [self.container(item) for item in node.value]
@@ -366,13 +366,13 @@ class _Builder:
     def container(self, node: Node) -> Any:
         function = _if_arguments(node)
         if function is not None:
-            return self.branches(node, function, self.container)
+            return self.branches(function, self.container)
         if _plain_map(node):
             assert isinstance(node, MappingNode)
             return self.located(node, _KEEP_CONTAINER)
         return self.value(node)
 
-    def branches(self, node: Node, arguments: list[Node], each: Callable[[Node], Any]) -> Any:
+    def branches(self, arguments: list[Node], each: Callable[[Node], Any]) -> Any:
         """``Fn::If`` [condition, a, b] with ``each`` applied to both branches."""
         condition, true, false = arguments
         self.spend(3)

@@ -154,12 +154,19 @@ class Conditions:
         self._definitions = definitions
         self._decide = context.given_only()
         self._atoms: dict[str, dict[str, None]] = {}
+        self._cases: dict[frozenset[str], list[dict[str, bool]]] = {}
 
     def cases(self, names: set[str]) -> list[dict[str, bool]]:
-        """Every distinct truth assignment to ``names`` that some deployment can produce."""
-        if not names:
+        """Every distinct truth assignment to ``names`` that some deployment can produce (the
+        same for every container that tests the same conditions: worked out once)."""
+        key = frozenset(names)
+        if key not in self._cases:
+            self._cases[key] = self._enumerate(sorted(names))
+        return self._cases[key]
+
+    def _enumerate(self, ordered: list[str]) -> list[dict[str, bool]]:
+        if not ordered:
             return [{}]
-        ordered = sorted(names)
         atoms: dict[str, None] = {}
         for name in ordered:
             atoms.update(self._atoms_of(name))
@@ -316,13 +323,21 @@ def _join(argument: Any, context: Context) -> Any:
     return str(delimiter).join(items)
 
 
+def _arguments(function: str, argument: Any, count: int, context: Context) -> Any:
+    """A function's ``count`` arguments resolved, or why they cannot be (the first unresolved
+    one, or a malformed list)."""
+    if not (isinstance(argument, list) and len(argument) == count):
+        return _invalid(f"a malformed {function}")
+    values = [resolve(item, context) for item in argument]
+    unknown = next((value for value in values if isinstance(value, Unresolved)), None)
+    return unknown.within(function) if unknown is not None else values
+
+
 def _select(argument: Any, context: Context) -> Any:
-    if not (isinstance(argument, list) and len(argument) == 2):
-        return _invalid("a malformed Fn::Select")
-    index, items = resolve(argument[0], context), resolve(argument[1], context)
-    for part in (index, items):
-        if isinstance(part, Unresolved):
-            return part.within("Fn::Select")
+    arguments = _arguments("Fn::Select", argument, 2, context)
+    if isinstance(arguments, Unresolved):
+        return arguments
+    index, items = arguments
     if not isinstance(index, str) or not index.isdigit() or not isinstance(items, list):
         return _invalid("an Fn::Select that cannot be evaluated")
     position = int(index)
@@ -330,24 +345,19 @@ def _select(argument: Any, context: Context) -> Any:
 
 
 def _split(argument: Any, context: Context) -> Any:
-    if not (isinstance(argument, list) and len(argument) == 2):
-        return _invalid("a malformed Fn::Split")
-    delimiter, text = resolve(argument[0], context), resolve(argument[1], context)
-    for part in (delimiter, text):
-        if isinstance(part, Unresolved):
-            return part.within("Fn::Split")
+    arguments = _arguments("Fn::Split", argument, 2, context)
+    if isinstance(arguments, Unresolved):
+        return arguments
+    delimiter, text = arguments
     if not isinstance(delimiter, str) or not delimiter or not isinstance(text, str):
         return _invalid("an Fn::Split that cannot be evaluated")
     return text.split(delimiter)
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:
-    if not (isinstance(argument, list) and len(argument) == 3):
-        return _invalid("a malformed Fn::FindInMap")
-    keys = [resolve(key, context) for key in argument]
-    for key in keys:
-        if isinstance(key, Unresolved):
-            return key.within("Fn::FindInMap")
+    keys = _arguments("Fn::FindInMap", argument, 3, context)
+    if isinstance(keys, Unresolved):
+        return keys
     found: Any = context.mappings
     for key in keys:
         if not isinstance(found, dict) or not isinstance(key, str) or key not in found:

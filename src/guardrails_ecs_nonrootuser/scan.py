@@ -190,9 +190,9 @@ class _TaskDefinitionCheck:
         self.containers: list[ContainerVerdict] = []
         self.findings: list[Finding] = []
         self.platforms: dict[int, set[str] | None] = {}
-        self.resolved: dict[int, Any] = {}
-        self.unconditional: dict[int, list[tuple[_Site, Any]]] = {}
-        """Containers that depend on no condition, by RuntimePlatform, decided together."""
+        self.unconditional: dict[int, tuple[Any, list[tuple[_Site, Any]]]] = {}
+        """Containers that depend on no condition, resolved, with their resolved RuntimePlatform,
+        by RuntimePlatform as written: decided together."""
 
     def report(self) -> TaskDefinitionReport:
         self.decide_unconditional()
@@ -208,14 +208,10 @@ class _TaskDefinitionCheck:
     def decide_unconditional(self) -> None:
         """Decide the containers that depend on no condition, those under one RuntimePlatform
         in one call of the policy (as the hook decides a task definition)."""
-        for key, group in self.unconditional.items():
-            platform = self.resolved[key]
-            properties = {"ContainerDefinitions": [container for _, container in group]}
-            if platform is not NO_VALUE and platform is not None:
-                properties["RuntimePlatform"] = platform
-            family = platform.get("OperatingSystemFamily") if isinstance(platform, dict) else None
+        for platform, group in self.unconditional.values():
             results = None
-            if not any(isinstance(value, Unresolved) for value in (platform, family)):
+            if _unknown(platform) is None:
+                properties = _policy_input([container for _, container in group], platform)
                 with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
                     results = evaluate(properties, self.options.settings).results
             for number, (site, container) in enumerate(group):
@@ -271,9 +267,10 @@ class _TaskDefinitionCheck:
         container = site.container
         in_container, in_platform = conditions_in(container), self.platform_conditions(site)
         if in_container is None and in_platform is None and not site.guards:
-            self.resolved_platform(site, context)
-            group = self.unconditional.setdefault(id(site.platform), [])
-            group.append((site, resolve(container, context)))
+            key = id(site.platform)
+            if key not in self.unconditional:
+                self.unconditional[key] = (resolve(site.platform, context), [])
+            self.unconditional[key][1].append((site, resolve(container, context)))
             return
         names = {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
         try:
@@ -319,13 +316,6 @@ class _TaskDefinitionCheck:
             self.platforms[key] = conditions_in(site.platform)
         return self.platforms[key]
 
-    def resolved_platform(self, site: _Site, context: Context) -> Any:
-        """The site's RuntimePlatform resolved, when it depends on no condition."""
-        key = id(site.platform)
-        if key not in self.resolved:
-            self.resolved[key] = resolve(site.platform, context)
-        return self.resolved[key]
-
     def add(self, site: _Site, outcome: _Outcome, when: str) -> None:
         container = site.container
         line, column = container.key_position("User") or container.start
@@ -349,8 +339,7 @@ class _TaskDefinitionCheck:
 
     def outcome(self, index: int, container: Any, platform: Any) -> _Outcome:
         """The verdict on one container definition as resolved in one case."""
-        family = platform.get("OperatingSystemFamily") if isinstance(platform, dict) else None
-        unknown = next((v for v in (platform, family) if isinstance(v, Unresolved)), None)
+        unknown = _unknown(platform)
         if unknown is None:
             return self.decided(index, container, platform)
         if unknown.invalid:
@@ -378,11 +367,10 @@ class _TaskDefinitionCheck:
 
     def decided(self, index: int, container: Any, platform: Any) -> _Outcome:
         """The policy's verdict on one resolved container under one resolved platform."""
-        properties = {"ContainerDefinitions": [container]}
-        if platform is not NO_VALUE and platform is not None:
-            properties["RuntimePlatform"] = platform
         try:
-            (result,) = evaluate(properties, self.options.settings).results
+            (result,) = evaluate(
+                _policy_input([container], platform), self.options.settings
+            ).results
         except MalformedTaskDefinitionError as error:
             problem = str(error)
             return _Outcome(
@@ -422,6 +410,20 @@ class _TaskDefinitionCheck:
             )
         assert result.finding is not None
         return _Outcome("FAIL", name, result.finding.rule.value, "error", result.describe, note)
+
+
+def _unknown(platform: Any) -> Unresolved | None:
+    """Why a resolved RuntimePlatform (or its OperatingSystemFamily) is not known, or None."""
+    family = platform.get("OperatingSystemFamily") if isinstance(platform, dict) else None
+    return next((value for value in (platform, family) if isinstance(value, Unresolved)), None)
+
+
+def _policy_input(containers: list[Any], platform: Any) -> dict[str, Any]:
+    """Task definition properties as the policy reads them (and the hook receives them)."""
+    properties: dict[str, Any] = {"ContainerDefinitions": containers}
+    if platform is not NO_VALUE and platform is not None:
+        properties["RuntimePlatform"] = platform
+    return properties
 
 
 def _in_place(item: ContainerVerdict | Finding) -> tuple[int, int]:
