@@ -331,23 +331,6 @@ def test_an_unknown_parameter_name_is_a_usage_error(capsys: pytest.CaptureFixtur
     assert code == 1  # declared parameter and pseudo parameter: accepted
 
 
-def test_a_directory_that_cannot_be_read_is_an_error(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # as root, permissions do not stop a read; the refusal os.walk meets is stood in for
-    (tmp_path / "locked").mkdir()
-    scandir = os.scandir
-
-    def refusing(path: Any) -> Any:
-        if str(path).endswith("locked"):
-            raise PermissionError(13, "Permission denied", str(path))
-        return scandir(path)
-
-    monkeypatch.setattr(os, "scandir", refusing)
-    assert main(["check", str(tmp_path)]) == 2
-    assert "locked: cannot read directory: Permission denied" in capsys.readouterr().err
-
-
 def test_the_readme_example_is_the_commands_output(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

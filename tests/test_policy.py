@@ -96,6 +96,9 @@ LINUX_CASES: list[tuple[str, Any, Settings, Rule | None]] = [
     ("e-root-user-plus-zero", "+0", STRICT, Rule.ROOT_USER),
     ("e-root-user-minus-zero", "-0", STRICT, Rule.ROOT_USER),
     ("e-root-user-many-zeros", "0000000000000000000000000000000", STRICT, Rule.ROOT_USER),
+    # More digits than Python converts by default (4,300): still uid 0, as Go's Atoi reads it.
+    ("e-root-user-5000-zeros", "0" * 5000, STRICT, Rule.ROOT_USER),
+    ("e-root-user-minus-5000-zeros", "-" + "0" * 5000, STRICT, Rule.ROOT_USER),
     ("e-root-user-zero-uid-gid", "0:0", STRICT, Rule.ROOT_USER),
     ("e-root-user-zero-uid-nonroot-gid", "0:1000", STRICT, Rule.ROOT_USER),
     ("e-root-user-upper-case", "ROOT", STRICT, Rule.ROOT_USER),
@@ -165,6 +168,7 @@ LINUX_CASES: list[tuple[str, Any, Settings, Rule | None]] = [
     ("j-root-group-numeric", "1000:0", STRICT, Rule.ROOT_GROUP),
     ("j-root-group-double-zero", "1000:00", STRICT, Rule.ROOT_GROUP),
     ("j-root-group-plus-zero", "1000:+0", STRICT, Rule.ROOT_GROUP),
+    ("j-root-group-5000-zeros", "1000:" + "0" * 5000, STRICT, Rule.ROOT_GROUP),
     ("j-root-group-name", "app:root", STRICT, Rule.ROOT_GROUP),
     ("j-root-group-name-upper-case", "1000:ROOT", STRICT, Rule.ROOT_GROUP),
     ("k-pass-root-group-allowed-numeric", "1000:0", Settings(allow_root_group=True), None),

@@ -267,12 +267,6 @@ def test_plain_scalars_keep_their_text_and_say_how_yaml_11_reads_them(
             id="repeated-logical-id",
         ),
         pytest.param(
-            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
-            "      ContainerDefinitions: [{User: '1000', User: '0'}]\n",
-            'the key "User" is written twice',
-            id="repeated-user",
-        ),
-        pytest.param(
             "Resources:\n  T:\n    Type: X\n    Properties: {[a, b]: c}\n",
             "a mapping key that is not a string (line 4)",
             id="sequence-as-key",
@@ -290,7 +284,7 @@ def test_plain_scalars_keep_their_text_and_say_how_yaml_11_reads_them(
         pytest.param("Resources: {}\nx: *nowhere\n", "found undefined alias", id="undefined-alias"),
         pytest.param(
             '{"Resources": {"T": {"Type": "X", "A": "\\ud800"}, "T": {"Type": "Y"}}}',
-            'the key "T" is written twice in one mapping (lines 1 and 1)',
+            'the key "T" is written twice in one mapping (line 1, columns 16 and 51)',
             id="repeated-key-in-json-that-yaml-refuses",
         ),
     ],
@@ -298,6 +292,41 @@ def test_plain_scalars_keep_their_text_and_say_how_yaml_11_reads_them(
 def test_ambiguous_templates_are_unreadable(text: str, problem: str) -> None:
     with pytest.raises(TemplateError, match=re.escape(problem)):
         load(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            "      ContainerDefinitions: [{User: '1000', User: '0'}]\n  O: {Type: X}\n",
+            'the key "User" is written twice in one mapping (line 5, columns 31 and 45)',
+            id="repeated-user",
+        ),
+        pytest.param(
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            "      Tags: {a: 1, a: 2}\n  O: {Type: X}\n",
+            'the key "a" is written twice in one mapping (line 5, columns 14 and 20)',
+            id="repeated-key-anywhere-in-it",
+        ),
+        pytest.param(
+            "base: &b {User: '1', User: '0'}\nResources:\n  T:\n    Type: AWS::ECS::TaskDefinition"
+            "\n    Properties: {ContainerDefinitions: [*b]}\n",
+            None,
+            id="repeated-key-written-elsewhere-is-the-templates",
+        ),
+    ],
+)
+def test_a_key_written_twice_in_a_task_definition_is_its_problem(
+    text: str, problem: str | None
+) -> None:
+    if problem is None:
+        with pytest.raises(TemplateError, match="written twice"):
+            load(text.encode("utf-8"))
+        return
+    template = load(text.encode("utf-8"))
+    assert template is not None
+    assert template.task_definitions["T"].problem == problem
 
 
 @pytest.mark.parametrize(

@@ -4,23 +4,31 @@ Reads YAML and JSON templates (files, directories searched recursively, or - for
 input), checks every AWS::ECS::TaskDefinition with the hook's own policy and prints the result as
 text, JSON or SARIF. Exit codes: 0 nothing can run as root, 1 a container can run as root or
 cannot be verified, 2 usage error or unreadable input.
+
+Only regular files are read, at most 16 MiB each (FIFOs, sockets and devices are skipped with a
+note). Directories are searched through symbolic links, each directory once. A directory that
+cannot be read is an error, and so is any file that cannot be read or checked; the other files
+are still checked and reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import __version__
 from .policy import Settings, quote
-from .report import EXIT_USAGE, exit_code, render_json, render_sarif, render_text
+from .report import EXIT_USAGE, exit_code, printable, render_json, render_sarif, render_text
 from .resolve import PSEUDO_PARAMETERS
 from .scan import FileReport, Options, check_file
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
+MAX_BYTES = 16 * 1024 * 1024
+"""The largest file read: 16 times the largest template CloudFormation accepts."""
 PARALLEL_FROM = 16
 """With at least this many files, templates are checked in parallel on every core."""
 
@@ -42,11 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         options = _options(args)
-        paths = list(_expand(args.paths))
+        inputs = list(_expand(args.paths))
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        print(printable(f"{parser.prog}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
-    reports = _check_all(paths, options, args.jobs)
+    reports = _check_all(inputs, options, args.jobs)
     unknown = _unknown_parameters(options, reports)
     if unknown:
         print(f"{parser.prog}: error: {unknown}", file=sys.stderr)
@@ -111,9 +119,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
     check.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for large trees"
+        "--jobs",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="processes for large trees (at most one per core)",
     )
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 4096:
+        raise argparse.ArgumentTypeError(f"wants a whole number from 1 to 4096, got {text!r}")
+    return int(text)
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -148,15 +165,18 @@ def read_config(path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as config:
             document = json.load(config)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise ValueError(f"{path}: not valid JSON ({reason})") from None
     if isinstance(document, dict) and "CloudFormationConfiguration" in document:
         try:
-            return document["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+            document = document["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
         except (KeyError, TypeError):
             raise ValueError(
                 f"{path}: no CloudFormationConfiguration.HookConfiguration.Properties"
             ) from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: not a JSON object of the hook's configuration properties")
     return document
 
 
@@ -173,48 +193,93 @@ def _unknown_parameters(options: Options, reports: Sequence[FileReport]) -> str:
     )
 
 
-def _expand(paths: Sequence[str]) -> Iterator[str]:
+def _expand(paths: Sequence[str]) -> Iterator[str | FileReport]:
+    """The files to check, in order; a directory that cannot be read is its error report."""
     for path in paths:
-        if path == "-" or os.path.isfile(path):
+        if path == "-":
             yield path
         elif os.path.isdir(path):
-            yield from sorted(_walk(path))
+            yield from _walk(path)
+        elif os.path.lexists(path):
+            yield path
         else:
             raise OSError(f"{path}: no such file or directory")
 
 
-def _walk(directory: str) -> Iterator[str]:
-    def unreadable(error: OSError) -> None:
-        raise OSError(f"{error.filename}: cannot read directory: {error.strerror}")
+def _walk(top: str) -> Iterator[str | FileReport]:
+    """Template files under ``top`` in sorted order, through symbolic links to directories,
+    each directory once (so a link loop ends); hidden directories and node_modules are not
+    searched."""
+    seen: set[tuple[int, int]] = set()
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        try:
+            status = os.stat(directory)
+            if (status.st_dev, status.st_ino) in seen:
+                continue
+            seen.add((status.st_dev, status.st_ino))
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            yield FileReport(directory, "error", f"cannot read directory: {error.strerror}")
+            continue
+        folders = []
+        for entry in entries:
+            if _is_directory(entry):
+                if not entry.name.startswith(".") and entry.name != "node_modules":
+                    folders.append(entry.path)
+            elif entry.name.lower().endswith(SUFFIXES):
+                yield entry.path
+        pending.extend(reversed(folders))
 
-    for root, folders, files in os.walk(directory, onerror=unreadable):
-        folders[:] = [f for f in folders if not f.startswith(".") and f != "node_modules"]
-        for name in files:
-            if name.lower().endswith(SUFFIXES):
-                yield os.path.join(root, name)
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
-def _check_all(paths: list[str], options: Options, jobs: int) -> list[FileReport]:
-    workers = min(jobs, len(paths))
+def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
+    paths = [item for item in inputs if isinstance(item, str)]
+    workers = min(jobs, len(paths), os.cpu_count() or 1)
     if workers < 2 or len(paths) < PARALLEL_FROM:
-        return [_check_path(path, options) for path in paths]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from functools import partial
+        checked = iter([_check_path(path, options) for path in paths])
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
 
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        chunk = max(1, len(paths) // (workers * 8))
-        return list(pool.map(partial(_check_path, options=options), paths, chunksize=chunk))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            chunk = max(1, len(paths) // (workers * 8))
+            checking = partial(_check_path, options=options)
+            checked = iter(list(pool.map(checking, paths, chunksize=chunk)))
+    return [next(checked) if isinstance(item, str) else item for item in inputs]
 
 
 def _check_path(path: str, options: Options) -> FileReport:
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as template:
-                data = template.read()
+        data = _read(path)
     except OSError as error:
         return FileReport(path, "error", f"cannot read: {error.strerror or error}")
+    if isinstance(data, str):
+        return FileReport(path, "skipped", data)
+    if len(data) > MAX_BYTES:
+        return FileReport(path, "error", f"cannot read: larger than {MAX_BYTES:,} bytes")
     return check_file(path, data, options)
+
+
+def _read(path: str) -> bytes | str:
+    """The first ``MAX_BYTES`` + 1 bytes of a regular file or standard input, or why a file is
+    not read (opened without blocking, so a FIFO cannot stop the run)."""
+    if path == "-":
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket or device"
+            return f"not a regular file ({kind}): not read"
+        return file.read(MAX_BYTES + 1)

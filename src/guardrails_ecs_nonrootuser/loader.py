@@ -19,11 +19,13 @@ merge keys (``<<``) merge as YAML specifies (keys written in the mapping win; am
 mappings, the earlier wins).
 
 A file is a template when it is a mapping whose ``Resources`` is a mapping that is empty, holds a
-resource with a ``Type``, or comes with ``AWSTemplateFormatVersion``. A template is unreadable
-when it is ambiguous: a key written twice in one mapping (loaders keep the first, the last, or
-refuse it, as cfn-lint does), a key that is not a string, or a template among several YAML
-documents. A file of several documents none of which is a template (Kubernetes manifests) is
-no template.
+resource with a ``Type``, or comes with ``AWSTemplateFormatVersion``. Ambiguity is never resolved
+by a choice: a key written twice in one mapping (loaders keep the first, the last, or refuse it,
+as cfn-lint does) or a key that is not a string makes the task definition it is written in
+unverifiable (``TaskDefinition.problem``), and the whole template unreadable when it is written
+anywhere else (it may decide a parameter, a mapping, a condition or which resources exist); so
+does a template among several YAML documents. A file of several documents none of which is a
+template (Kubernetes manifests) is no template.
 
 Plain mappings come back as ``Located`` dicts that know where they start and where each of their
 own keys is: line and column, counted from 1 in characters of the text as written (a tab is one
@@ -136,6 +138,8 @@ class TaskDefinition(NamedTuple):
     """Where its logical id is written."""
     condition: str | None
     """The resource's Condition: it exists only when that condition is true."""
+    problem: str = ""
+    """Why it cannot be verified as written (a key written twice in it), or ""."""
 
 
 class Template(NamedTuple):
@@ -155,25 +159,31 @@ def load(data: bytes) -> Template | None:
         raise TemplateError(f"not UTF-8 text (byte {error.start})") from None
     lines = _Lines(text)
     documents, ambiguities = _compose(text, lines)
+    builder = _Builder(lines)
     try:
-        templates = [_Builder(lines).template(document) for document in documents]
+        built = [builder.template(*pair) for pair in zip(documents, ambiguities, strict=True)]
     except RecursionError:
         raise TemplateError("nested too deeply to read") from None
-    found = [template for template in templates if template is not None]
+    found = [(template, elsewhere) for template, elsewhere in built if template is not None]
     if not found:
         return None
     if len(documents) > 1:
         raise TemplateError(
             f"{len(documents)} YAML documents in one file; CloudFormation reads one template"
         )
-    if ambiguities[0]:
-        raise TemplateError(ambiguities[0])
-    return found[0]
+    template, elsewhere = found[0]
+    if elsewhere:
+        raise TemplateError(elsewhere)
+    return template
 
 
-def _compose(text: str, lines: _Lines) -> tuple[list[Node], list[str]]:
+Ambiguity = tuple[int, str]
+"""Where a mapping's keys are ambiguous (the offset of the key) and why."""
+
+
+def _compose(text: str, lines: _Lines) -> tuple[list[Node], list[list[Ambiguity]]]:
     """The documents' node graphs, from libyaml or, for JSON libyaml refuses, from json, and
-    for each document the first key that makes it ambiguous ("" when none does)."""
+    for each document the keys that make it ambiguous."""
     try:
         composer = _Composer(text, lines)
         return composer.documents(), composer.ambiguities
@@ -182,7 +192,7 @@ def _compose(text: str, lines: _Lines) -> tuple[list[Node], list[str]]:
     if text.lstrip().startswith("{"):
         try:
             reader = _JsonReader(text, lines)
-            return [reader.document()], [reader.ambiguity]
+            return [reader.document()], [reader.ambiguities]
         except TemplateError:
             pass  # not JSON either: say why it is not YAML
     raise TemplateError(f"not valid YAML or JSON: {problem}")
@@ -202,8 +212,8 @@ class _Composer:
         self.anchors: dict[str, Node] = {}
         self.stack: list[tuple[Node, list[Node]]] = []
         self.composed: list[Node] = []
-        self.ambiguities: list[str] = []
-        """For each document, the first reason its keys are ambiguous, or ""."""
+        self.ambiguities: list[list[Ambiguity]] = []
+        """For each document, where and why its keys are ambiguous."""
 
     def documents(self) -> list[Node]:
         next_event, add, stack = self.loader.get_event, self.add, self.stack
@@ -221,8 +231,10 @@ class _Composer:
             elif kind is yaml.MappingEndEvent:
                 node, items = stack.pop()
                 node.value = list(zip(items[::2], items[1::2], strict=True))
-                if not self.ambiguities[-1]:
-                    self.ambiguities[-1] = _ambiguity(items[::2], self.lines)
+                node.end_mark = event.end_mark
+                ambiguity = _ambiguity(items[::2], self.lines)
+                if ambiguity is not None:
+                    self.ambiguities[-1].append(ambiguity)
                 add(node, None)
             elif kind is yaml.SequenceEndEvent:
                 add(stack.pop()[0], None)
@@ -234,7 +246,7 @@ class _Composer:
                 add(self.anchors[event.anchor], None)
             elif kind is yaml.DocumentStartEvent:
                 self.anchors = {}
-                self.ambiguities.append("")
+                self.ambiguities.append([])
             elif kind is yaml.StreamEndEvent:
                 return self.composed
 
@@ -264,22 +276,29 @@ class _Composer:
             self.composed.append(node)
 
 
-def _ambiguity(keys: list[Node], lines: _Lines) -> str:
-    """Why a mapping's keys are ambiguous: a key written twice (loaders keep the first or the
-    last, or refuse it, as cfn-lint does) or a key that is not a string; or ""."""
+def _ambiguity(keys: list[Node], lines: _Lines) -> Ambiguity | None:
+    """Where and why a mapping's keys are ambiguous: a key written twice (loaders keep the
+    first or the last, or refuse it, as cfn-lint does) or a key that is not a string."""
     seen: dict[str, Node] = {}
     for key in keys:
         if key.tag == _MERGE:
             continue
         if type(key) is not ScalarNode or key.tag[0] == "!":
-            return f"a mapping key that is not a string (line {lines.at(key).line})"
+            return key.start_mark.index, (
+                f"a mapping key that is not a string (line {lines.at(key).line})"
+            )
         first = seen.setdefault(key.value, key)
         if first is not key:
-            return (
-                f"the key {_quote(str(key.value))} is written twice in one mapping "
-                f"(lines {lines.at(first).line} and {lines.at(key).line})"
+            (line, column), (again, column_again) = lines.at(first), lines.at(key)
+            where = (
+                f"line {line}, columns {column} and {column_again}"
+                if line == again
+                else f"lines {line} and {again}"
             )
-    return ""
+            return key.start_mark.index, (
+                f"the key {_quote(str(key.value))} is written twice in one mapping ({where})"
+            )
+    return None
 
 
 def _problem(error: yaml.YAMLError, lines: _Lines) -> str:
@@ -303,15 +322,19 @@ class _Builder:
         self.budget = MAX_VALUES
         self.lines = lines
 
-    def template(self, root: Node | None) -> Template | None:
+    def template(
+        self, root: Node | None, ambiguities: list[Ambiguity]
+    ) -> tuple[Template | None, str]:
+        """The template, and why it is ambiguous outside its task definitions (or "")."""
         if not isinstance(root, MappingNode):
-            return None
+            return None, ""
         top = _pairs(root)
         resources = top.get("Resources")
         if resources is None or not isinstance(resources[1], MappingNode):
-            return None
+            return None, ""
         is_template = "AWSTemplateFormatVersion" in top or not resources[1].value
         task_definitions: dict[str, TaskDefinition] = {}
+        unplaced = list(ambiguities)
         for logical_id, (key, resource) in _pairs(resources[1]).items():
             fields = _pairs(resource) if isinstance(resource, MappingNode) else {}
             kind = fields.get("Type")
@@ -322,19 +345,23 @@ class _Builder:
                 continue
             properties = fields.get("Properties")
             condition = fields.get("Condition")
+            inside = [item for item in unplaced if _within(item[0], resource)]
             task_definitions[logical_id] = TaskDefinition(
                 self.properties(properties[1]) if properties else None,
                 self.lines.at(key),
                 condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
+                min(inside)[1] if inside else "",
             )
+            unplaced = [item for item in unplaced if item not in inside]
         if not is_template:
-            return None
-        return Template(
+            return None, ""
+        template = Template(
             self.section(top, "Parameters"),
             self.section(top, "Mappings"),
             self.section(top, "Conditions"),
             task_definitions,
         )
+        return template, min(unplaced)[1] if unplaced else ""
 
     def section(self, top: dict[str, tuple[Node, Node]], name: str) -> dict[str, Any]:
         value = self.value(top[name][1]) if name in top else None
@@ -418,6 +445,12 @@ class _Builder:
         self.budget -= count
         if self.budget < 0:
             raise TemplateError(f"more than {MAX_VALUES:,} values once YAML aliases are expanded")
+
+
+def _within(offset: int, node: Node) -> bool:
+    """Whether ``offset`` is inside the mapping ``node`` as written."""
+    end = node.end_mark
+    return end is not None and node.start_mark.index <= offset < end.index
 
 
 def _pairs(node: MappingNode) -> dict[str, tuple[Node, Node]]:
@@ -528,8 +561,8 @@ class _JsonReader:
         self.text = text
         self.end = 0
         self.lines = lines
-        self.ambiguity = ""
-        """The first reason a mapping's keys are ambiguous, or ""."""
+        self.ambiguities: list[Ambiguity] = []
+        """Where and why its mappings' keys are ambiguous."""
 
     def document(self) -> Node:
         try:
@@ -604,9 +637,10 @@ class _JsonReader:
                 self.expect(index, ",")
                 index = self.skip(index + 1)
         self.end = index + 1
-        if not self.ambiguity:
-            self.ambiguity = _ambiguity([key for key, _ in pairs], self.lines)
-        return MappingNode(_CORE + "map", pairs, start, start, flow_style=True)
+        ambiguity = _ambiguity([key for key, _ in pairs], self.lines)
+        if ambiguity is not None:
+            self.ambiguities.append(ambiguity)
+        return MappingNode(_CORE + "map", pairs, start, self.mark(self.end), flow_style=True)
 
     def string(self, index: int) -> str:
         try:

@@ -268,9 +268,10 @@ def atoi(text: str) -> int | None:
     if _ATOI.fullmatch(text) is None:
         return None
     digits = text.lstrip("+-").lstrip("0") or "0"
+    negative = text.startswith("-")
     if len(digits) > _MAX_DIGITS:
-        return -(MAX_ID + 1) if text.startswith("-") else MAX_ID + 1
-    return int(text)
+        return -(MAX_ID + 1) if negative else MAX_ID + 1
+    return -int(digits) if negative else int(digits)  # any number of leading zeros
 
 
 class Finding(NamedTuple):

@@ -2,6 +2,14 @@
 
 Exit codes: 0 when nothing can run as root (notes and warnings allowed), 1 when a container can
 run as root or cannot be verified, 2 when the command was misused or an input could not be read.
+
+Nothing a template or a file name holds reaches the output raw. In text, a file name or logical
+id that is not plain printable text is quoted and escaped (``shown``), and every line has any
+remaining non-printable character escaped (``printable``): no text can add a line, erase one with
+terminal sequences, or start a CI workflow command (``::error::``), since every line starts with
+a file name so shown, or with the summary. JSON and SARIF are ASCII: every other character,
+bidirectional controls, line and paragraph separators, C1 controls and lone surrogates included,
+is a ``\\u`` escape.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .policy import RULE_SUMMARIES
+from .policy import RULE_SUMMARIES, quote
 from .scan import (
     INVALID_TASK_DEFINITION,
     UNQUOTED_YAML11,
@@ -62,26 +70,46 @@ def _findings(reports: Sequence[FileReport]) -> list[Finding]:
     ]
 
 
+def shown(text: str) -> str:
+    """A file name or logical id as text output shows it: as it is when it is plain printable
+    text that cannot be mistaken for anything else, quoted and escaped otherwise."""
+    if text.isprintable() and text[:1] not in _UNSAFE_START and text == text.strip():
+        return text if len(text) <= 1024 else quote(text, 1024)
+    return quote(text)
+
+
+_UNSAFE_START = frozenset(':"')
+
+
+def printable(line: str) -> str:
+    """``line`` with every non-printable character escaped (``\\x1b``, ``\\u202e``)."""
+    if line.isprintable():
+        return line
+    return "".join(char if char.isprintable() else quote(char)[1:-1] for char in line)
+
+
 def render_text(reports: Sequence[FileReport]) -> str:
     lines = []
     for report in reports:
+        path = shown(report.path)
         if report.status != "checked":
-            lines.append(f"{report.path}: {report.status}: {report.note}")
+            lines.append(f"{path}: {report.status}: {report.note}")
             continue
         findings = _findings([report])
         for finding in findings:
-            where = f"{report.path}:{finding.line}:{finding.column}"
+            where = f"{path}:{finding.line}:{finding.column}"
             lines.append(
-                f"{where}: {finding.level} [{finding.rule}] {finding.logical_id}: {finding.message}"
+                f"{where}: {finding.level} [{finding.rule}] {shown(finding.logical_id)}: "
+                f"{finding.message}"
             )
         if not any(finding.level == "error" for finding in findings):
             count = sum(len(t.containers) for t in report.task_definitions)
             lines.append(
-                f"{report.path}: OK ({_plural(len(report.task_definitions), 'task definition')}, "
+                f"{path}: OK ({_plural(len(report.task_definitions), 'task definition')}, "
                 f"{_plural(count, 'container')})"
             )
     lines.append(_summary(reports))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _summary(reports: Sequence[FileReport]) -> str:
@@ -140,7 +168,7 @@ def render_json(reports: Sequence[FileReport]) -> str:
         "summary": _summary(reports),
         "exitCode": exit_code(reports),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return json.dumps(document, indent=2)
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
@@ -226,7 +254,7 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return json.dumps(document, indent=2)
 
 
 def _help(rule_id: str) -> str:

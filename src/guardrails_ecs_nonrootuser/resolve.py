@@ -17,7 +17,12 @@ deployed with any parameter values.
   parameters are resolved from SSM at deploy time and stay unresolved. ``Ref: AWS::NoValue``
   removes the property or list item; other pseudo parameters resolve only when given.
 - ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` over resolvable
-  values.
+  values. ``Mappings`` hold literal strings and lists only, as CloudFormation requires: a
+  function found there is invalid, never evaluated.
+
+Resolution is bounded: each ``Fn::Sub`` variable is resolved once however often it is used, a
+text longer than ``MAX_TEXT`` characters is not built, and a template's resolution takes at most
+``MAX_STEPS`` steps (``ResolutionBudgetError`` beyond), so no template makes it run for long.
 
 Anything else becomes ``Unresolved``, carrying the reason, never a guess: known only at deploy
 time (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no value;
@@ -31,12 +36,19 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .policy import quote
+
 MAX_CASES = 64
 """How many combinations of conditions one container is checked under before it fails."""
+MAX_TEXT = 1_048_576
+"""The longest text ``Fn::Sub`` or ``Fn::Join`` builds: a template holds at most 1 MB."""
+MAX_STEPS = 5_000_000
+"""How many values are resolved for one template before its check stops."""
 
 PSEUDO_PARAMETERS = frozenset(
     {
@@ -52,6 +64,14 @@ PSEUDO_PARAMETERS = frozenset(
 """The pseudo parameters a value can be given for on the command line."""
 
 _SUB_VARIABLE = r"\$\{([^}]*)\}"
+_INDEX = re.compile(r"[0-9]{1,9}")
+_NAME = re.compile(r"[A-Za-z0-9:._-]{1,255}")
+
+
+def shown(name: str) -> str:
+    """A name from a template as messages show it: as written when it is an ordinary name,
+    quoted and escaped otherwise."""
+    return name if _NAME.fullmatch(name) else quote(name)
 
 
 class _NoValue:
@@ -61,6 +81,16 @@ class _NoValue:
 
 NO_VALUE = _NoValue()
 """What ``Ref: AWS::NoValue`` resolves to: the enclosing property or list item is removed."""
+
+
+class Secret(str):
+    """Text that is, or is built from, the value of a ``NoEcho`` parameter: never shown."""
+
+
+def _secret(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_secret(item) for item in value]
+    return Secret(value) if isinstance(value, str) else value
 
 
 class Unresolved:
@@ -76,7 +106,10 @@ class Unresolved:
         """CloudFormation would refuse or fail this function: no value would resolve it."""
 
     def within(self, function: str) -> Unresolved:
-        """The same reason, as the cause of ``function`` being unresolved."""
+        """The same reason, as the cause of ``function`` being unresolved (named once: the
+        innermost function that cannot be evaluated is the one to show)."""
+        if self.reason.startswith("Fn::"):
+            return self
         return Unresolved(
             f"{function}: {self.reason}", parameter=self.parameter, invalid=self.invalid
         )
@@ -102,6 +135,24 @@ class TooManyCasesError(ValueError):
     """A value depends on more than ``MAX_CASES`` combinations of conditions."""
 
 
+class ResolutionBudgetError(ValueError):
+    """Resolving a template's values took more than ``MAX_STEPS`` steps."""
+
+
+class Budget:
+    """The steps left for resolving one template's values."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, steps: int = MAX_STEPS) -> None:
+        self.left = steps
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ResolutionBudgetError(f"resolving its values takes more than {MAX_STEPS:,} steps")
+
+
 class Context(NamedTuple):
     """What a template's values can be resolved against."""
 
@@ -109,6 +160,8 @@ class Context(NamedTuple):
     mappings: Mapping[str, Any] = MappingProxyType({})
     given: Mapping[str, str] = MappingProxyType({})
     """Values given on the command line (``--parameter NAME=VALUE``), pseudo parameters too."""
+    budget: Budget = Budget(sys.maxsize)
+    """Shared by every resolution of one template (``check_template`` gives each its own)."""
 
     def ref(self, name: object) -> Any:
         if not isinstance(name, str):
@@ -120,20 +173,25 @@ class Context(NamedTuple):
         if name in self.given:
             value: Any = self.given[name]
         elif isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
-            return Unresolved(f"parameter {name} is read from SSM at deploy time", parameter=name)
+            return Unresolved(
+                f"parameter {shown(name)} is read from SSM at deploy time", parameter=name
+            )
         elif isinstance(declared, dict) and declared.get("Default") is not None:
             value = declared["Default"]
         elif declared is not None:
-            return Unresolved(f"parameter {name} has no Default", parameter=name)
+            return Unresolved(f"parameter {shown(name)} has no Default", parameter=name)
         elif name in PSEUDO_PARAMETERS:
             return Unresolved(f"pseudo parameter {name} is known at deploy time", parameter=name)
         elif name.startswith("AWS::"):
-            return _invalid(f"{name} is not a pseudo parameter")
+            return _invalid(f"{shown(name)} is not a pseudo parameter")
         else:
-            return Unresolved(f"Ref {name} names a resource, known at deploy time")
+            return Unresolved(f"Ref {shown(name)} names a resource, known at deploy time")
         if isinstance(kind, str) and ("List" in kind) and isinstance(value, str):
-            return [item.strip() for item in value.split(",")]
-        return value if isinstance(value, (str, list)) else str(value)
+            value = [item.strip() for item in value.split(",")]
+        elif not isinstance(value, (str, list)):
+            value = str(value)
+        no_echo = declared.get("NoEcho") if isinstance(declared, dict) else None
+        return _secret(value) if str(no_echo).lower() == "true" else value
 
     def given_only(self) -> Context:
         """This context without parameter Defaults: only what the command line gives."""
@@ -171,14 +229,15 @@ class Conditions:
         for name in ordered:
             atoms.update(self._atoms_of(name))
         if 2 ** len(atoms) > MAX_CASES:
-            raise TooManyCasesError(
-                f"more than {MAX_CASES} combinations of conditions ({', '.join(ordered)})"
-            )
+            names = ", ".join(shown(name) for name in ordered)
+            raise TooManyCasesError(f"more than {MAX_CASES} combinations of conditions ({names})")
         found: dict[tuple[bool, ...], dict[str, bool]] = {}
         for values in itertools.product((True, False), repeat=len(atoms)):
             truth = dict(zip(atoms, values, strict=True))
+            memo: dict[str, bool] = {}
             case = {
-                name: self._truth(self._definitions.get(name), truth, (name,)) for name in ordered
+                name: self._truth(self._definitions.get(name), truth, (name,), memo)
+                for name in ordered
             }
             found.setdefault(tuple(case.values()), case)
         return list(found.values())
@@ -186,22 +245,28 @@ class Conditions:
     def _atoms_of(self, name: str) -> dict[str, None]:
         if name not in self._atoms:
             found: dict[str, None] = {}
-            self._truth(self._definitions.get(name), found, (name,))
+            self._truth(self._definitions.get(name), found, (name,), {})
             self._atoms[name] = found
         return self._atoms[name]
 
-    def _truth(self, formula: Any, atoms: dict[str, Any], seen: tuple[str, ...]) -> bool:
+    def _truth(
+        self, formula: Any, atoms: dict[str, Any], seen: tuple[str, ...], memo: dict[str, bool]
+    ) -> bool:
         """The formula's value when ``atoms`` holds booleans; records its atoms when they are
-        None placeholders (every atom then reads as True)."""
+        None placeholders (every atom then reads as True). ``memo`` holds the conditions already
+        evaluated, so conditions that refer to one another are evaluated once each."""
         name = _single_function(formula)
         argument = formula[name] if name else None
         if name == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
-            return not self._truth(argument[0], atoms, seen)
+            return not self._truth(argument[0], atoms, seen, memo)
         if name in ("Fn::And", "Fn::Or") and isinstance(argument, list) and argument:
-            values = [self._truth(item, atoms, seen) for item in argument]
+            values = [self._truth(item, atoms, seen, memo) for item in argument]
             return all(values) if name == "Fn::And" else any(values)
         if name == "Condition" and isinstance(argument, str) and argument not in seen:
-            return self._truth(self._definitions.get(argument), atoms, (*seen, argument))
+            if argument not in memo:
+                definition = self._definitions.get(argument)
+                memo[argument] = self._truth(definition, atoms, (*seen, argument), memo)
+            return memo[argument]
         if name == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
             left, right = (resolve(item, self._decide) for item in argument)
             if not isinstance(left, Unresolved) and not isinstance(right, Unresolved):
@@ -262,6 +327,7 @@ def resolve(value: Any, context: Context) -> Any:
     if isinstance(value, list):
         items = [resolve(item, context) for item in value]
         return [item for item in items if item is not NO_VALUE]
+    context.budget.spend()
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
@@ -270,7 +336,10 @@ def resolve(value: Any, context: Context) -> Any:
         if function is not None:
             return function(argument, context)
         if name.startswith("Fn::"):
-            return Unresolved(f"{name} is evaluated at deploy time")
+            return Unresolved(f"{shown(name)} is evaluated at deploy time")
+    macro = next((key for key in value if key.startswith(_MACROS)), None)
+    if macro is not None:
+        return Unresolved(f"{shown(macro)} is expanded by a transform at deploy time")
     resolved = {key: resolve(item, context) for key, item in value.items()}
     return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
@@ -286,25 +355,40 @@ def _sub(argument: Any, context: Context) -> Any:
     if not isinstance(text, str):
         return _invalid("an Fn::Sub whose template is not a string")
     missing: list[Unresolved] = []
+    values: dict[str, Any] = {}  # each variable resolved once, however often it is used
+    length = 0
 
     def substitute(match: re.Match[str]) -> str:
+        nonlocal length
         name = match.group(1)
         if name.startswith("!"):
             return "${" + name[1:] + "}"
-        if "." in name and name not in variables:
-            missing.append(Unresolved(f"{name} is an attribute known at deploy time"))
-            return ""
-        value = resolve(variables[name], context) if name in variables else context.ref(name)
-        if isinstance(value, Unresolved):
-            missing.append(value)
-            return ""
-        if not isinstance(value, str):
-            missing.append(_invalid(f"{name} is not a string"))
-            return ""
-        return value
+        if name not in values:
+            if "." in name and name not in variables:
+                values[name] = Unresolved(f"{shown(name)} is an attribute known at deploy time")
+            elif name in variables:
+                values[name] = resolve(variables[name], context)
+            else:
+                values[name] = context.ref(name)
+        value = values[name]
+        if isinstance(value, str):
+            length += len(value)
+            if length <= MAX_TEXT:
+                return value
+            value = values[name] = _too_long()
+        elif not isinstance(value, Unresolved):
+            value = _invalid(f"{shown(name)} is not a string")
+        missing.append(value)
+        return ""
 
     result = re.sub(_SUB_VARIABLE, substitute, text)
-    return missing[0].within("Fn::Sub") if missing else result
+    if missing:
+        return missing[0].within("Fn::Sub")
+    return Secret(result) if any(type(value) is Secret for value in values.values()) else result
+
+
+def _too_long() -> Unresolved:
+    return Unresolved(f"it builds a text longer than {MAX_TEXT:,} characters")
 
 
 def _join(argument: Any, context: Context) -> Any:
@@ -320,7 +404,10 @@ def _join(argument: Any, context: Context) -> Any:
             return item.within("Fn::Join")
         if not isinstance(item, str):
             return _invalid("Fn::Join over a value that is not a string")
-    return str(delimiter).join(items)
+    if sum(map(len, items)) + len(delimiter) * len(items) > MAX_TEXT:
+        return _too_long().within("Fn::Join")
+    joined = str(delimiter).join(items)
+    return Secret(joined) if any(type(item) is Secret for item in [delimiter, *items]) else joined
 
 
 def _arguments(function: str, argument: Any, count: int, context: Context) -> Any:
@@ -338,8 +425,10 @@ def _select(argument: Any, context: Context) -> Any:
     if isinstance(arguments, Unresolved):
         return arguments
     index, items = arguments
-    if not isinstance(index, str) or not index.isdigit() or not isinstance(items, list):
+    if not isinstance(items, list) or not isinstance(index, str):
         return _invalid("an Fn::Select that cannot be evaluated")
+    if not _INDEX.fullmatch(index.lstrip("0") or "0"):  # ASCII digits, below a billion
+        return _invalid("an Fn::Select whose index is not a number in range")
     position = int(index)
     return items[position] if position < len(items) else _invalid("Fn::Select out of range")
 
@@ -351,7 +440,8 @@ def _split(argument: Any, context: Context) -> Any:
     delimiter, text = arguments
     if not isinstance(delimiter, str) or not delimiter or not isinstance(text, str):
         return _invalid("an Fn::Split that cannot be evaluated")
-    return text.split(delimiter)
+    parts = text.split(delimiter)
+    return _secret(parts) if type(text) is Secret else parts
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:
@@ -363,13 +453,18 @@ def _find_in_map(argument: Any, context: Context) -> Any:
         if not isinstance(found, dict) or not isinstance(key, str) or key not in found:
             return _invalid("Fn::FindInMap keys not found in Mappings")
         found = found[key]
-    return resolve(found, context)
+    if isinstance(found, str) or (
+        isinstance(found, list) and all(isinstance(item, str) for item in found)
+    ):
+        return found
+    return _invalid("Fn::FindInMap found a value that is not a string or a list of strings")
 
 
 def _unchosen_if(argument: Any, context: Context) -> Any:
     return _invalid("an Fn::If where CloudFormation does not allow one")
 
 
+_MACROS = ("Fn::Transform", "Fn::ForEach::")
 _FUNCTIONS = {
     "Ref": _ref,
     "Fn::Sub": _sub,

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from .loader import Located, PlainScalar, Position, Template, TemplateError, load
 from .policy import (
     EXAMPLE_USER,
+    RULE_SUMMARIES,
     ContainerResult,
     MalformedTaskDefinitionError,
     Settings,
@@ -35,13 +36,17 @@ from .policy import (
 )
 from .resolve import (
     NO_VALUE,
+    Budget,
     Conditions,
     Context,
+    ResolutionBudgetError,
+    Secret,
     TooManyCasesError,
     Unresolved,
     choose,
     conditions_in,
     resolve,
+    shown,
 )
 
 UNRESOLVED_VALUE = "unresolved-value"
@@ -115,16 +120,22 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
     with _collecting_garbage_after():
         try:
             template = load(data)
+            if template is None:
+                return FileReport(path, "skipped", "not a CloudFormation template")
+            return FileReport(
+                path,
+                "checked",
+                task_definitions=check_template(template, options),
+                parameters=frozenset(template.parameters),
+            )
         except TemplateError as error:
             return FileReport(path, "error", f"cannot read: {error}")
-        if template is None:
-            return FileReport(path, "skipped", "not a CloudFormation template")
-        return FileReport(
-            path,
-            "checked",
-            task_definitions=check_template(template, options),
-            parameters=frozenset(template.parameters),
-        )
+        except RecursionError:
+            return FileReport(path, "error", "cannot check: its values refer too deeply")
+        except Exception as error:
+            return FileReport(
+                path, "error", f"cannot check: internal error ({type(error).__name__})"
+            )
 
 
 @contextlib.contextmanager
@@ -142,15 +153,29 @@ def _collecting_garbage_after() -> Iterator[None]:
 
 
 def check_template(template: Template, options: Options) -> tuple[TaskDefinitionReport, ...]:
-    context = Context(template.parameters, template.mappings, options.parameters or {})
+    context = Context(template.parameters, template.mappings, options.parameters or {}, Budget())
     conditions = Conditions(template.conditions, context)
     reports = []
     for logical_id, task_definition in template.task_definitions.items():
         checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
-        for site in checker.sites(task_definition.properties, guards, context):
-            checker.decide(site, conditions, context)
-        reports.append(checker.report())
+        if task_definition.problem:
+            checker.problem(
+                INVALID_TASK_DEFINITION,
+                "error",
+                f"Cannot verify: {task_definition.problem}, and YAML loaders differ on which "
+                "one counts. Fix: write each key once.",
+            )
+            reports.append(checker.report())
+            continue
+        try:
+            for site in checker.sites(task_definition.properties, guards, context):
+                checker.decide(site, conditions, context)
+            reports.append(checker.report())
+        except ResolutionBudgetError as error:
+            checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
+            checker.problem(UNRESOLVED_VALUE, "error", f"Cannot verify: {error}.")
+            reports.append(checker.report())
     return tuple(reports)
 
 
@@ -379,7 +404,10 @@ class _TaskDefinitionCheck:
         return self.from_result(result._replace(position=index))
 
     def from_result(self, result: ContainerResult) -> _Outcome:
-        """The outcome the policy's result on a container gives."""
+        """The outcome the policy's result on a container gives; the value of a NoEcho
+        parameter is never shown."""
+        if isinstance(result.name, Secret):
+            result = result._replace(name=None)
         name = result.name if isinstance(result.name, str) else None
         note = _unquoted_note(result)
         user = result.user
@@ -408,8 +436,18 @@ class _TaskDefinitionCheck:
                 ),
                 note,
             )
-        assert result.finding is not None
-        return _Outcome("FAIL", name, result.finding.rule.value, "error", result.describe, note)
+        finding = result.finding
+        assert finding is not None
+        render: Callable[[str], str] = result.describe
+        if isinstance(user, Secret):
+
+            def render(when: str) -> str:
+                return (
+                    f"Violation: {result.label}{when} User (the value of a NoEcho parameter, "
+                    f"not shown): {RULE_SUMMARIES[finding.rule]} Fix: {finding.fix}."
+                )
+
+        return _Outcome("FAIL", name, finding.rule.value, "error", render, note)
 
 
 def _unknown(platform: Any) -> Unresolved | None:
@@ -465,7 +503,7 @@ def _when(taken: Guards) -> str:
 
 def _fix(value: Unresolved) -> str:
     if value.parameter is not None:
-        return f"give its value with --parameter {value.parameter}=VALUE, or use a literal"
+        return f"give its value with --parameter {shown(value.parameter)}=VALUE, or use a literal"
     return (
         f"use a literal such as User: {EXAMPLE_USER}; the value is known only at deploy time, "
         "when the hook checks it"

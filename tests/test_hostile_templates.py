@@ -1,0 +1,384 @@
+"""`ecs-nonroot check` on templates and inputs written to make it pass root, crash, hang or print
+what it should not. Each case is a fixture (tests/fixtures/hostile) or is generated here; each
+names what the command must do instead: fail closed, stay bounded, escape what it prints."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guardrails_ecs_nonrootuser import cli, scan
+from guardrails_ecs_nonrootuser.cli import main
+from guardrails_ecs_nonrootuser.resolve import MAX_TEXT
+from guardrails_ecs_nonrootuser.scan import INVALID_TASK_DEFINITION, UNRESOLVED_VALUE
+
+HOSTILE = Path(__file__).resolve().parent / "fixtures" / "hostile"
+TASK = """Resources:
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: app
+          User: {user}
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["check", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def findings(output: str) -> dict[str, set[str]]:
+    """Logical id -> the rules of its error findings, from JSON output."""
+    document = json.loads(output)
+    return {
+        t["logicalId"]: {f["rule"] for f in t["findings"] if f["level"] == "error"}
+        for f in document["files"]
+        for t in f["taskDefinitions"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        pytest.param(
+            "select-index-not-ascii.yaml",
+            {
+                "FailArabicIndicDigit": {INVALID_TASK_DEFINITION},
+                "FailSuperscriptDigit": {INVALID_TASK_DEFINITION},
+            },
+            id="select-index-not-ascii",
+        ),
+        pytest.param(
+            "findinmap-self.yaml",
+            {"FailFindInMapOfItself": {INVALID_TASK_DEFINITION}},
+            id="findinmap-refers-to-itself",
+        ),
+        pytest.param(
+            "condition-graph.yaml",
+            {"FailUnderDeepCondition": {"root-user"}},
+            id="conditions-referring-to-each-other-twice-40-deep",
+        ),
+        pytest.param("noecho.yaml", {"FailNoEchoUser": {"root-user"}}, id="noecho-parameters"),
+        pytest.param(
+            "duplicate-keys.yaml",
+            {
+                "FailUserWrittenTwice": {INVALID_TASK_DEFINITION},
+                "FailContainerDefinitionsWrittenTwice": {INVALID_TASK_DEFINITION},
+                "FailPropertiesWrittenTwice": {INVALID_TASK_DEFINITION},
+                "FailKeyWrittenTwiceInFlowMapping": {INVALID_TASK_DEFINITION},
+                "PassWrittenOnce": set(),
+            },
+            id="duplicate-keys-in-task-definitions",
+        ),
+        pytest.param(
+            "duplicate-keys.json",
+            {"FailUserWrittenTwice": {INVALID_TASK_DEFINITION}, "PassWrittenOnce": set()},
+            id="duplicate-keys-in-json",
+        ),
+    ],
+)
+def test_fixture_fails_closed_with_the_named_rules(
+    capsys: pytest.CaptureFixture[str], fixture: str, expected: dict[str, set[str]]
+) -> None:
+    code, out, err = run(capsys, "--format", "json", str(HOSTILE / fixture))
+    assert (code, err) == (1, "")
+    assert findings(out) == expected
+
+
+@pytest.mark.parametrize(
+    ("fixture", "problem"),
+    [
+        pytest.param(
+            "duplicate-logical-id.yaml",
+            'the key "Task" is written twice in one mapping (lines 3 and 8)',
+            id="duplicate-logical-id",
+        ),
+        pytest.param(
+            "duplicate-parameter-default.yaml",
+            'the key "Default" is written twice in one mapping (lines 5 and 6)',
+            id="duplicate-parameter-default",
+        ),
+    ],
+)
+def test_fixture_is_unreadable(
+    capsys: pytest.CaptureFixture[str], fixture: str, problem: str
+) -> None:
+    code, out, err = run(capsys, "--format", "json", str(HOSTILE / fixture))
+    assert (code, err) == (2, "")
+    assert json.loads(out)["files"][0]["note"] == f"cannot read: {problem}"
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def select_with_index(index: str) -> str:
+    return TASK.format(user=f'!Select ["{index}", ["1000", "0"]]')
+
+
+def nested_sub(levels: int) -> str:
+    """Each level uses the one inside twice: 2**levels characters if it were built."""
+    value = '"0"'
+    for _ in range(levels):
+        value = f'!Sub ["${{a}}${{a}}", {{a: {value}}}]'
+    return TASK.format(user=value)
+
+
+def nested_mappings(levels: int) -> str:
+    """Mapping values that join two lookups of the one before (not allowed in Mappings)."""
+    rows = ["Mappings:", "  M:", "    K0: {V: '0'}"]
+    rows += [
+        f"    K{i}: {{V: !Join ['', [!FindInMap [M, K{i - 1}, V], !FindInMap [M, K{i - 1}, V]]]}}"
+        for i in range(1, levels)
+    ]
+    return "\n".join(rows) + "\n" + TASK.format(user=f"!FindInMap [M, K{levels - 1}, V]")
+
+
+def condition_chain(length: int) -> str:
+    rows = [
+        "Parameters:",
+        "  E: {Type: String, Default: a}",
+        "Conditions:",
+        "  C0: !Equals [!Ref E, a]",
+    ]
+    rows += [f"  C{i}: !Not [!Condition C{i - 1}]" for i in range(1, length)]
+    return "\n".join(rows) + "\n" + TASK.format(user=f'!If [C{length - 1}, "0", "1000"]')
+
+
+def alias_bomb(where: str) -> str:
+    rows = ['  x0: &a0 ["0", "0", "0", "0", "0", "0", "0", "0", "0"]']
+    rows += [f"  x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    user = "!Join ['', *a9]" if where == "user" else '"1000"'
+    return "Metadata:\n" + "\n".join(rows) + "\n" + TASK.format(user=user)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "expected"),
+    [
+        pytest.param(
+            select_with_index("9" * 5000), 1, INVALID_TASK_DEFINITION, id="select-5000-digit-index"
+        ),
+        pytest.param(nested_sub(120), 1, UNRESOLVED_VALUE, id="sub-nested-doubling-120-levels"),
+        pytest.param(nested_mappings(80), 1, INVALID_TASK_DEFINITION, id="mappings-nested-lookups"),
+        pytest.param(
+            condition_chain(3000), 2, "its values refer too deeply", id="condition-chain-3000"
+        ),
+        pytest.param(
+            alias_bomb("user"), 2, "values once YAML aliases are expanded", id="alias-bomb-used"
+        ),
+        pytest.param(alias_bomb("metadata"), 0, "", id="alias-bomb-unused-in-metadata"),
+        pytest.param("[" * 100_000, 2, "nested more than 256 levels", id="nesting-100000"),
+    ],
+)
+def test_generated_hostile_template_is_decided_quickly(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, code: int, expected: str
+) -> None:
+    path = write(tmp_path, "template.yaml", text)
+    started = time.perf_counter()
+    result, out, err = run(capsys, "--format", "json", path)
+    assert time.perf_counter() - started < 5
+    assert (result, err) == (code, "")
+    document = json.loads(out)
+    if code == 1:
+        assert findings(out) == {"Task": {expected}}
+    elif code == 2:
+        assert expected in document["files"][0]["note"]
+
+
+def test_sub_never_builds_text_longer_than_its_limit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    levels = MAX_TEXT.bit_length() - 1  # 2**levels == MAX_TEXT: just within the limit
+    code, out, _ = run(capsys, write(tmp_path, "within.yaml", nested_sub(levels)))
+    assert code == 1 and "uid 0 is root" in out  # a million zeros are uid 0
+    code, out, _ = run(capsys, write(tmp_path, "beyond.yaml", nested_sub(levels + 1)))
+    assert code == 1 and f"longer than {MAX_TEXT:,} characters" in out
+
+
+def output_lines(capsys: pytest.CaptureFixture[str], path: str, form: str) -> str:
+    code, out, err = run(capsys, "--format", form, path)
+    assert code == 1 and err == ""
+    return out
+
+
+def test_text_output_escapes_everything_a_template_writes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    hostile_name = tmp_path / "::error file=x::named\x1b[2K\u202e.yaml"
+    hostile_name.write_bytes((HOSTILE / "injection.yaml").read_bytes())
+    for path in (str(HOSTILE / "injection.yaml"), str(hostile_name)):
+        out = output_lines(capsys, path, "text")
+        lines = out.splitlines()
+        assert len(lines) == 3  # two findings and the summary: nothing added a line
+        for line in lines[:-1]:
+            assert line.isprintable()
+            assert not line.startswith("::")
+            assert line.startswith((path, '"'))
+        assert "\x1b" not in out and "\u202e" not in out and "\u2028" not in out
+        assert re.search(r'"Task\\x0a::error file=a\.yaml::injected\\x1b\[2K\\u202e"', out)
+
+
+@pytest.mark.parametrize("form", ["json", "sarif"])
+def test_json_and_sarif_are_ascii_with_every_control_escaped(
+    capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    out = output_lines(capsys, str(HOSTILE / "injection.yaml"), form)
+    assert out.isascii()
+    document = json.loads(out)
+    if form == "json":
+        (logical_id,) = findings(out)
+    else:
+        result = document["runs"][0]["results"][0]
+        logical_id = result["locations"][0]["logicalLocations"][0]["name"]
+    assert logical_id == "Task\n::error file=a.yaml::injected\x1b[2K\u202e"  # the data, exactly
+
+
+def test_a_lone_surrogate_logical_id_is_reported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    template = {
+        "Resources": {
+            "Task\ud800": json.loads(
+                json.dumps(
+                    {
+                        "Type": "AWS::ECS::TaskDefinition",
+                        "Properties": {
+                            "ContainerDefinitions": [{"Name": "a", "Image": "a", "User": "0"}]
+                        },
+                    }
+                )
+            )
+        }
+    }
+    path = write(tmp_path, "template.json", json.dumps(template))
+    for form in ("json", "sarif", "text"):
+        out = output_lines(capsys, path, form)
+        assert out.isascii() or form == "text"
+        assert "\\ud800" in out
+
+
+@pytest.mark.parametrize("form", ["text", "json", "sarif"])
+def test_noecho_values_never_appear(capsys: pytest.CaptureFixture[str], form: str) -> None:
+    out = output_lines(capsys, str(HOSTILE / "noecho.yaml"), form)
+    assert "NOECHO-SECRET" not in out
+    assert out.count("the value of a NoEcho parameter, not shown") == 3
+
+
+def test_only_regular_files_are_read_and_links_are_followed_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub", "task.yaml", TASK.format(user='"0"'))
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "linked").symlink_to(tmp_path / "sub", target_is_directory=True)
+    code, out, err = run(capsys, "--format", "json", str(tmp_path))
+    files = {Path(f["path"]).relative_to(tmp_path).as_posix(): f for f in json.loads(out)["files"]}
+    assert (code, err) == (1, "")
+    assert set(files) == {"fifo.yaml", "linked/task.yaml"}  # sub/ was reached through linked/
+    assert files["fifo.yaml"]["status"] == "skipped"
+    assert "FIFO" in files["fifo.yaml"]["note"]
+    code, out, err = run(capsys, str(tmp_path / "fifo.yaml"))
+    assert (code, err) == (0, "") and "not a regular file" in out
+
+
+def test_an_unreadable_directory_is_an_error_and_the_rest_is_reported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "task.yaml", TASK.format(user='"1000"'))
+    (tmp_path / "locked").mkdir()
+    scandir = os.scandir
+
+    def refuse(path: Any) -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    code, out, _ = run(capsys, str(tmp_path))
+    assert code == 2
+    assert "locked: error: cannot read directory: Permission denied" in out
+    assert "task.yaml: OK" in out
+
+
+def test_a_crash_checking_one_file_is_its_error_and_the_rest_is_reported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "a.yaml", "# crash\n" + TASK.format(user='"1000"'))
+    write(tmp_path, "b.yaml", TASK.format(user='"1000"'))
+    load = scan.load  # type: ignore[attr-defined]
+
+    def crash_on_a(data: bytes) -> Any:
+        if data.startswith(b"# crash"):
+            raise KeyError("secret")
+        return load(data)
+
+    monkeypatch.setattr(scan, "load", crash_on_a)
+    code, out, _ = run(capsys, str(tmp_path))
+    assert code == 2
+    assert "a.yaml: error: cannot check: internal error (KeyError)" in out
+    assert "b.yaml: OK" in out and "secret" not in out
+
+
+def test_files_larger_than_the_limit_are_not_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "MAX_BYTES", 1000)
+    path = write(tmp_path, "big.yaml", TASK.format(user='"1000"') + "#" * 1000)
+    code, out, _ = run(capsys, path)
+    assert code == 2 and "larger than 1,000 bytes" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--jobs", "0"], "--jobs: wants a whole number", id="jobs-zero"),
+        pytest.param(["--jobs", "99999"], "--jobs: wants a whole number", id="jobs-99999"),
+        pytest.param(
+            ["--config", str(HOSTILE / "config-list.json")], "not a JSON object", id="config-list"
+        ),
+    ],
+)
+def test_misuse_is_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    try:
+        code = main(["check", *args, str(HOSTILE / "noecho.yaml")])
+    except SystemExit as exit_:  # argparse's own refusal
+        code = int(str(exit_.code))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_many_jobs_are_capped_at_the_cores(tmp_path: Path) -> None:
+    for number in range(40):
+        write(tmp_path, f"t{number}.yaml", TASK.format(user='"1000"'))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "guardrails_ecs_nonrootuser",
+            "check",
+            "--jobs",
+            "2000",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "40 templates checked" in result.stdout
