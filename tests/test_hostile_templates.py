@@ -80,6 +80,50 @@ def findings(output: str) -> dict[str, set[str]]:
             id="duplicate-keys-in-task-definitions",
         ),
         pytest.param(
+            "yaml11-integers.yaml",
+            {
+                **{
+                    f"Fail{case}": {"root-user"}
+                    for case in (
+                        "HexLiteral",
+                        "BinaryLiteral",
+                        "UnderscoreLiteral",
+                        "SignedHexLiteral",
+                        "ThroughParameterDefault",
+                        "ThroughSub",
+                        "ThroughJoin",
+                        "ThroughFindInMap",
+                    )
+                },
+                # as written, 0x1 is no index CloudFormation takes; as YAML 1.1 reads it, 1
+                "FailThroughSelectIndex": {INVALID_TASK_DEFINITION},
+                "FailThroughFindInMapIndex": {INVALID_TASK_DEFINITION},
+                "PassBase60": set(),
+                "PassQuoted": set(),
+                "PassNotAnIntegerToYaml11": set(),
+            },
+            id="yaml11-integers-as-written-and-as-read",
+        ),
+        pytest.param(
+            "foreach.yaml",
+            {
+                "Failapi": {"root-user"},
+                "Failworker": {"root-user"},
+                "Task1000": set(),
+                "Task0": {"root-user"},
+                **{f"Nested{a}{b}": set() for a in "AB" for b in "12"},
+            },
+            id="foreach-expanded",
+        ),
+        pytest.param(
+            "transforms.yaml",
+            {
+                "FailPropertiesFromInclude": {UNRESOLVED_VALUE},
+                "FailContainerWithMacroKey": {UNRESOLVED_VALUE},
+            },
+            id="transforms-not-seen-offline",
+        ),
+        pytest.param(
             "duplicate-keys.json",
             {"FailUserWrittenTwice": {INVALID_TASK_DEFINITION}, "PassWrittenOnce": set()},
             id="duplicate-keys-in-json",
@@ -92,6 +136,38 @@ def test_fixture_fails_closed_with_the_named_rules(
     code, out, err = run(capsys, "--format", "json", str(HOSTILE / fixture))
     assert (code, err) == (1, "")
     assert findings(out) == expected
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        pytest.param(
+            "foreach.yaml",
+            [("Fn::ForEach::FromUnknown", UNRESOLVED_VALUE, "parameter Unknown has no Default")],
+            id="foreach-over-a-parameter-without-value",
+        ),
+        pytest.param(
+            "transforms.yaml",
+            [
+                ("Transform", UNRESOLVED_VALUE, "the transform Acme::Macro can add"),
+                ("Transform", UNRESOLVED_VALUE, "the transform AWS::Include can add"),
+            ],
+            id="macro-and-include",
+        ),
+    ],
+)
+def test_what_cannot_be_seen_offline_is_a_finding_about_the_template(
+    capsys: pytest.CaptureFixture[str], fixture: str, expected: list[tuple[str, str, str]]
+) -> None:
+    code, out, _ = run(capsys, "--format", "json", str(HOSTILE / fixture))
+    assert code == 1
+    (file,) = json.loads(out)["files"]
+    found = [(f["rule"], f["level"], f["message"]) for f in file["findings"]]
+    assert len(found) == len(expected)
+    for (rule, level, message), (_, want_rule, want_text) in zip(found, expected, strict=True):
+        assert (rule, level) == (want_rule, "error") and want_text in message
+    code, out, _ = run(capsys, "--unresolved", "warn", "--format", "json", str(HOSTILE / fixture))
+    assert {f["level"] for f in json.loads(out)["files"][0]["findings"]} == {"warning"}
 
 
 @pytest.mark.parametrize(
@@ -382,3 +458,15 @@ def test_many_jobs_are_capped_at_the_cores(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "40 templates checked" in result.stdout
+
+
+def test_a_number_yaml11_reads_differently_is_named_as_the_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, str(HOSTILE / "yaml11-integers.yaml"))
+    assert code == 1
+    line = next(line for line in out.splitlines() if "FailThroughSub" in line)
+    assert "when unquoted integers are read as YAML 1.1 loaders read them" in line
+    assert 'User "0:1000": uid 0 is root' in line
+    note = next(line for line in out.splitlines() if "PassBase60" in line)
+    assert "read it as the number 60050" in note and "both as written and as that number" in note

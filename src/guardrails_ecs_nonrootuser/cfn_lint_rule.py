@@ -68,16 +68,20 @@ class NonRootUser(CloudFormationLintRule):
             return [_whole_file(f"[unreadable] {report.note}")]
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
         matches = []
-        for task_definition in report.task_definitions:
-            for finding in task_definition.findings:
-                where: list[str | int] = ["Resources", finding.logical_id]
-                if finding.container is not None:
-                    where += ["Properties", "ContainerDefinitions", finding.container]
-                extra: dict[str, Any] = {"rule": levels[finding.level]}
-                if located:
-                    line, column = finding.line - 1, finding.column - 1
-                    extra["location"] = (line, column, line, column)
-                matches.append(RuleMatch(where, f"[{finding.rule}] {finding.message}", **extra))
+        found = [*report.findings, *(f for t in report.task_definitions for f in t.findings)]
+        for finding in found:
+            where: list[str | int] = (
+                ["Transform"]
+                if finding.logical_id == "Transform"
+                else ["Resources", finding.logical_id]
+            )
+            if finding.container is not None:
+                where += ["Properties", "ContainerDefinitions", finding.container]
+            extra: dict[str, Any] = {"rule": levels[finding.level]}
+            if located:
+                line, column = finding.line - 1, finding.column - 1
+                extra["location"] = (line, column, line, column)
+            matches.append(RuleMatch(where, f"[{finding.rule}] {finding.message}", **extra))
         return matches
 
 

@@ -27,6 +27,11 @@ anywhere else (it may decide a parameter, a mapping, a condition or which resour
 does a template among several YAML documents. A file of several documents none of which is a
 template (Kubernetes manifests) is no template.
 
+Resources an ``Fn::ForEach`` loop (the AWS::LanguageExtensions transform) writes come back as
+``Loop``s, for ``resolve.for_each`` to expand against parameter values. What other transforms
+do cannot be known offline: the names of the top-level ``Transform``s and of each
+``Fn::Transform`` in ``Resources`` are listed with where they are written.
+
 Plain mappings come back as ``Located`` dicts that know where they start and where each of their
 own keys is: line and column, counted from 1 in characters of the text as written (a tab is one
 column), lines ended by line feeds as editors and code scanning count them, whatever multi-line
@@ -106,10 +111,14 @@ class PlainScalar(str):
     """An unquoted YAML scalar that a YAML 1.1 loader reads as something other than its text."""
 
     reading: str
+    number: str | None
+    """The integer a YAML 1.1 loader reads (``0x0`` -> ``"0"``), as CloudFormation then gets
+    it, when it is read as an integer."""
 
-    def __new__(cls, text: str, reading: str) -> PlainScalar:
+    def __new__(cls, text: str, reading: str, number: str | None = None) -> PlainScalar:
         scalar = super().__new__(cls, text)
         scalar.reading = reading
+        scalar.number = number
         return scalar
 
 
@@ -130,6 +139,12 @@ class Located(dict[str, Any]):
         offset = self.key_offsets.get(key)
         return None if offset is None else self.lines.position(offset)
 
+    def like(self, items: dict[str, Any]) -> Located:
+        """``items`` as a mapping written where this one is."""
+        copy = Located(items)
+        copy.lines, copy.offset, copy.key_offsets = self.lines, self.offset, self.key_offsets
+        return copy
+
 
 class TaskDefinition(NamedTuple):
     properties: Any
@@ -142,6 +157,21 @@ class TaskDefinition(NamedTuple):
     """Why it cannot be verified as written (a key written twice in it), or ""."""
 
 
+class Loop(NamedTuple):
+    """An ``Fn::ForEach`` in Resources: ``body`` is written once for each item of ``collection``
+    with ``identifier`` replaced by the item."""
+
+    name: str
+    """As written: ``Fn::ForEach::LoopName``."""
+    position: Position
+    identifier: Any
+    collection: Any
+    body: dict[str, TaskDefinition | Loop]
+    """The task definitions and loops it writes, by output key (``Task${Name}``)."""
+    problem: str = ""
+    """Why it is malformed, or ""."""
+
+
 class Template(NamedTuple):
     """The parts of one template the check needs."""
 
@@ -149,6 +179,12 @@ class Template(NamedTuple):
     mappings: dict[str, Any]
     conditions: dict[str, Any]
     task_definitions: dict[str, TaskDefinition]
+    numbers: bool = False
+    """Whether a value holds an unquoted integer that YAML 1.1 reads as another number."""
+    loops: dict[str, Loop] = {}  # noqa: RUF012 - a NamedTuple default, never changed
+    transforms: tuple[tuple[str, Position], ...] = ()
+    """The transforms it names (top-level ``Transform``, ``Fn::Transform`` in Resources), each
+    with where it is written."""
 
 
 def load(data: bytes) -> Template | None:
@@ -321,6 +357,10 @@ class _Builder:
     def __init__(self, lines: _Lines) -> None:
         self.budget = MAX_VALUES
         self.lines = lines
+        self.numbers = False
+        self.unplaced: list[Ambiguity] = []
+        """The ambiguities not yet placed in a task definition."""
+        self.transforms: list[tuple[str, Position]] = []
 
     def template(
         self, root: Node | None, ambiguities: list[Ambiguity]
@@ -332,36 +372,69 @@ class _Builder:
         resources = top.get("Resources")
         if resources is None or not isinstance(resources[1], MappingNode):
             return None, ""
-        is_template = "AWSTemplateFormatVersion" in top or not resources[1].value
-        task_definitions: dict[str, TaskDefinition] = {}
-        unplaced = list(ambiguities)
-        for logical_id, (key, resource) in _pairs(resources[1]).items():
-            fields = _pairs(resource) if isinstance(resource, MappingNode) else {}
-            kind = fields.get("Type")
-            if kind is None or not isinstance(kind[1], ScalarNode):
-                continue
-            is_template = True
-            if kind[1].value != TASK_DEFINITION:
-                continue
-            properties = fields.get("Properties")
-            condition = fields.get("Condition")
-            inside = [item for item in unplaced if _within(item[0], resource)]
-            task_definitions[logical_id] = TaskDefinition(
-                self.properties(properties[1]) if properties else None,
-                self.lines.at(key),
-                condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
-                min(inside)[1] if inside else "",
-            )
-            unplaced = [item for item in unplaced if item not in inside]
-        if not is_template:
+        self.unplaced, self.transforms = list(ambiguities), []
+        if "Transform" in top:
+            key, names = top["Transform"]
+            for name in names.value if isinstance(names, SequenceNode) else [names]:
+                self.transforms.append((_transform_name(name), self.lines.at(key)))
+        found, typed = self.resources(resources[1])
+        if not (typed or "AWSTemplateFormatVersion" in top or not resources[1].value):
             return None, ""
         template = Template(
             self.section(top, "Parameters"),
             self.section(top, "Mappings"),
             self.section(top, "Conditions"),
-            task_definitions,
+            {key: item for key, item in found.items() if isinstance(item, TaskDefinition)},
+            self.numbers,
+            {key: item for key, item in found.items() if isinstance(item, Loop)},
+            tuple(self.transforms),
         )
-        return template, min(unplaced)[1] if unplaced else ""
+        return template, min(self.unplaced)[1] if self.unplaced else ""
+
+    def resources(self, node: MappingNode) -> tuple[dict[str, TaskDefinition | Loop], bool]:
+        """The task definitions and loops in a Resources mapping (or a loop's body), and
+        whether it holds any resource (with a Type), loop or transform."""
+        found: dict[str, TaskDefinition | Loop] = {}
+        typed = False
+        for logical_id, (key, resource) in _pairs(node).items():
+            if logical_id.startswith("Fn::ForEach::"):
+                typed, loop = True, self.loop(logical_id, key, resource)
+                if loop.body or loop.problem:  # else it writes no task definition
+                    found[logical_id] = loop
+                continue
+            if logical_id == "Fn::Transform":
+                self.transforms.append((_transform_name(resource), self.lines.at(key)))
+                typed = True
+                continue
+            fields = _pairs(resource) if isinstance(resource, MappingNode) else {}
+            kind = fields.get("Type")
+            if kind is None or not isinstance(kind[1], ScalarNode):
+                continue
+            typed = True
+            if kind[1].value != TASK_DEFINITION:
+                continue
+            properties = fields.get("Properties")
+            condition = fields.get("Condition")
+            inside = [item for item in self.unplaced if _within(item[0], resource)]
+            found[logical_id] = TaskDefinition(
+                self.properties(properties[1]) if properties else None,
+                self.lines.at(key),
+                condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
+                min(inside)[1] if inside else "",
+            )
+            self.unplaced = [item for item in self.unplaced if item not in inside]
+        return found, typed
+
+    def loop(self, name: str, key: Node, node: Node) -> Loop:
+        """An ``Fn::ForEach`` written in Resources: [identifier, collection, body]."""
+        position = self.lines.at(key)
+        arguments = node.value if isinstance(node, SequenceNode) and not _is_tagged(node) else []
+        if len(arguments) != 3 or not isinstance(arguments[2], MappingNode):
+            problem = "a malformed Fn::ForEach: it takes [identifier, collection, {key: value}]"
+            return Loop(name, position, None, None, {}, problem)
+        identifier, collection, body = arguments
+        resources, _ = self.resources(body)
+        return Loop(name, position, self.value(identifier), self.value(collection), resources)
 
     def section(self, top: dict[str, tuple[Node, Node]], name: str) -> dict[str, Any]:
         value = self.value(top[name][1]) if name in top else None
@@ -430,6 +503,8 @@ class _Builder:
         tag = node.tag
         if isinstance(node, ScalarNode):
             value: Any = _scalar(node)
+            if type(value) is PlainScalar and value.number is not None:
+                self.numbers = True
         elif isinstance(node, SequenceNode):
             value = [self.value(item) for item in node.value]
         else:
@@ -445,6 +520,14 @@ class _Builder:
         self.budget -= count
         if self.budget < 0:
             raise TemplateError(f"more than {MAX_VALUES:,} values once YAML aliases are expanded")
+
+
+def _transform_name(node: Node) -> str:
+    """The name of a transform: as written, or its ``Name`` (``Fn::Transform``), or "?"."""
+    if isinstance(node, MappingNode):
+        name = _pairs(node).get("Name")
+        node = name[1] if name else node
+    return str(node.value) if isinstance(node, ScalarNode) else "?"
 
 
 def _within(offset: int, node: Node) -> bool:
@@ -490,7 +573,24 @@ def _scalar(node: ScalarNode) -> str | None:
     reading = _READINGS.get(kind)
     if reading is None or _CANONICAL.fullmatch(text):
         return text
-    return PlainScalar(text, reading)
+    return PlainScalar(text, reading, _integer(text) if kind == "int" else None)
+
+
+_INTEGERS = yaml.constructor.SafeConstructor()
+_BEYOND_ANY_ID = "1" + "0" * 20
+
+
+def _integer(text: str) -> str:
+    """The integer YAML 1.1 reads from ``text`` (PyYAML's reading: ``0x``, ``0b``, ``0``
+    octal, ``_`` separators, base 60), written as CloudFormation gets it; a number of more than
+    19 digits as one beyond any id."""
+    try:
+        value = _INTEGERS.construct_yaml_int(ScalarNode(_CORE + "int", text))
+    except ValueError:  # more digits than Python converts: no id has that many
+        return _BEYOND_ANY_ID
+    if abs(value) >= 10**19:
+        return ("-" if value < 0 else "") + _BEYOND_ANY_ID
+    return str(value)
 
 
 def _long_form(name: str, value: Any) -> Any:

@@ -62,11 +62,21 @@ def exit_code(reports: Sequence[FileReport]) -> int:
 
 
 def _findings(reports: Sequence[FileReport]) -> list[Finding]:
+    """Every finding, each file's in written order."""
     return [
         finding
         for report in reports
-        for task_definition in report.task_definitions
-        for finding in task_definition.findings
+        for finding in sorted(
+            [
+                *report.findings,
+                *(
+                    f
+                    for task_definition in report.task_definitions
+                    for f in task_definition.findings
+                ),
+            ],
+            key=lambda finding: (finding.line, finding.column),
+        )
     ]
 
 
@@ -142,6 +152,11 @@ def render_json(reports: Sequence[FileReport]) -> str:
                 "path": report.path,
                 "status": report.status,
                 **({"note": report.note} if report.note else {}),
+                **(
+                    {"findings": [_finding_json(f) for f in report.findings]}
+                    if report.findings
+                    else {}
+                ),
                 "taskDefinitions": [
                     {
                         "logicalId": t.logical_id,

@@ -24,6 +24,16 @@ Resolution is bounded: each ``Fn::Sub`` variable is resolved once however often 
 text longer than ``MAX_TEXT`` characters is not built, and a template's resolution takes at most
 ``MAX_STEPS`` steps (``ResolutionBudgetError`` beyond), so no template makes it run for long.
 
+An unquoted integer that YAML 1.1 reads as another number (``0x0``, ``0_0``, ``1000:50``) is
+read as written, or, in a context with ``numbers`` set, as that number wherever it comes from (a
+literal, a parameter's ``Default``, ``Mappings``), as CloudFormation gets it from a template
+that ``aws cloudformation package`` or SAM has loaded and written again.
+
+``for_each`` expands the ``Fn::ForEach`` loops of Resources as the AWS::LanguageExtensions
+transform does: for each item of the collection (a list, or a list parameter's value), the body
+is written again with ``${Identifier}`` and ``&{Identifier}`` (the item without its
+non-alphanumeric characters) replaced in every key and text, and ``Ref: Identifier`` by the item.
+
 Anything else becomes ``Unresolved``, carrying the reason, never a guess: known only at deploy
 time (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no value;
 ``parameter`` names the one ``--parameter`` can give), or ``invalid``: a function CloudFormation
@@ -41,6 +51,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .loader import Located, Loop, PlainScalar, TaskDefinition
 from .policy import quote
 
 MAX_CASES = 64
@@ -49,6 +60,9 @@ MAX_TEXT = 1_048_576
 """The longest text ``Fn::Sub`` or ``Fn::Join`` builds: a template holds at most 1 MB."""
 MAX_STEPS = 5_000_000
 """How many values are resolved for one template before its check stops."""
+MAX_GENERATED = 2_000
+"""How many task definitions ``Fn::ForEach`` loops may write (CloudFormation allows 500
+resources in a template)."""
 
 PSEUDO_PARAMETERS = frozenset(
     {
@@ -162,6 +176,19 @@ class Context(NamedTuple):
     """Values given on the command line (``--parameter NAME=VALUE``), pseudo parameters too."""
     budget: Budget = Budget(sys.maxsize)
     """Shared by every resolution of one template (``check_template`` gives each its own)."""
+    numbers: bool = False
+    """Read unquoted integers as YAML 1.1 loaders read them (``0x0`` as ``0``)."""
+
+    def read(self, value: Any) -> Any:
+        """``value`` (a text or a list of them) with its unquoted integers read as YAML 1.1
+        reads them, when ``numbers`` is set."""
+        if not self.numbers:
+            return value
+        if type(value) is PlainScalar:
+            return value if value.number is None else value.number
+        if isinstance(value, list):
+            return [self.read(item) for item in value]
+        return value
 
     def ref(self, name: object) -> Any:
         if not isinstance(name, str):
@@ -177,7 +204,7 @@ class Context(NamedTuple):
                 f"parameter {shown(name)} is read from SSM at deploy time", parameter=name
             )
         elif isinstance(declared, dict) and declared.get("Default") is not None:
-            value = declared["Default"]
+            value = self.read(declared["Default"])
         elif declared is not None:
             return Unresolved(f"parameter {shown(name)} has no Default", parameter=name)
         elif name in PSEUDO_PARAMETERS:
@@ -329,7 +356,7 @@ def resolve(value: Any, context: Context) -> Any:
         return [item for item in items if item is not NO_VALUE]
     context.budget.spend()
     if not isinstance(value, dict):
-        return value
+        return context.read(value) if context.numbers else value
     if len(value) == 1:
         ((name, argument),) = value.items()
         function = _FUNCTIONS.get(name)
@@ -339,7 +366,7 @@ def resolve(value: Any, context: Context) -> Any:
             return Unresolved(f"{shown(name)} is evaluated at deploy time")
     macro = next((key for key in value if key.startswith(_MACROS)), None)
     if macro is not None:
-        return Unresolved(f"{shown(macro)} is expanded by a transform at deploy time")
+        return Unresolved(f"{shown(macro)} is applied by a transform at deploy time")
     resolved = {key: resolve(item, context) for key, item in value.items()}
     return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
@@ -354,6 +381,7 @@ def _sub(argument: Any, context: Context) -> Any:
         text, variables = argument
     if not isinstance(text, str):
         return _invalid("an Fn::Sub whose template is not a string")
+    text = context.read(text)
     missing: list[Unresolved] = []
     values: dict[str, Any] = {}  # each variable resolved once, however often it is used
     length = 0
@@ -456,12 +484,82 @@ def _find_in_map(argument: Any, context: Context) -> Any:
     if isinstance(found, str) or (
         isinstance(found, list) and all(isinstance(item, str) for item in found)
     ):
-        return found
+        return context.read(found)
     return _invalid("Fn::FindInMap found a value that is not a string or a list of strings")
 
 
 def _unchosen_if(argument: Any, context: Context) -> Any:
     return _invalid("an Fn::If where CloudFormation does not allow one")
+
+
+def for_each(
+    loops: Mapping[str, Loop], context: Context, taken: Mapping[str, object]
+) -> tuple[dict[str, TaskDefinition], list[tuple[Loop, Unresolved]]]:
+    """The task definitions ``loops`` write, by logical id, and the loops that cannot be
+    expanded, with why. ``taken`` holds the logical ids written outside loops."""
+    generated: dict[str, TaskDefinition] = {}
+    problems: list[tuple[Loop, Unresolved]] = []
+
+    def expand(loop: Loop, bindings: dict[str, str]) -> None:
+        identifier = substitute(loop.identifier, bindings, context)
+        collection = resolve(substitute(loop.collection, bindings, context), context)
+        if loop.problem:
+            problems.append((loop, _invalid(loop.problem)))
+        elif not isinstance(identifier, str) or not identifier:
+            problems.append((loop, _invalid("its identifier is not a name")))
+        elif isinstance(collection, Unresolved):
+            problems.append((loop, collection))
+        elif not (isinstance(collection, list) and all(isinstance(i, str) for i in collection)):
+            problems.append((loop, _invalid("its collection is not a list of strings")))
+        else:
+            for item in collection:
+                inner = {**bindings, identifier: item}
+                for key, entry in loop.body.items():
+                    if isinstance(entry, Loop):
+                        expand(entry, inner)
+                        continue
+                    logical_id = substitute(key, inner, context)
+                    if logical_id in generated or logical_id in taken:
+                        problems.append((loop, _invalid(f"it writes {shown(logical_id)} twice")))
+                        return
+                    if len(generated) == MAX_GENERATED:
+                        problems.append(
+                            (loop, Unresolved(f"it writes more than {MAX_GENERATED:,} resources"))
+                        )
+                        return
+                    generated[logical_id] = entry._replace(
+                        properties=substitute(entry.properties, inner, context),
+                        condition=substitute(entry.condition, inner, context),
+                    )
+
+    for loop in loops.values():
+        expand(loop, {})
+    return generated, problems
+
+
+def substitute(value: Any, bindings: Mapping[str, str], context: Context) -> Any:
+    """``value`` with ``Fn::ForEach`` identifiers replaced by their items."""
+    if not bindings:
+        return value
+    context.budget.spend()
+    if isinstance(value, str):
+        text = value
+        for name, item in bindings.items():
+            text = text.replace(f"${{{name}}}", item)
+            text = text.replace(f"&{{{name}}}", "".join(c for c in item if c.isalnum()))
+        return value if text == value else text
+    if isinstance(value, list):
+        return [substitute(item, bindings, context) for item in value]
+    if isinstance(value, dict):
+        target = value.get("Ref") if len(value) == 1 else None
+        if isinstance(target, str) and target in bindings:
+            return bindings[target]
+        items = {
+            substitute(key, bindings, context): substitute(item, bindings, context)
+            for key, item in value.items()
+        }
+        return value.like(items) if isinstance(value, Located) else items
+    return value
 
 
 _MACROS = ("Fn::Transform", "Fn::ForEach::")

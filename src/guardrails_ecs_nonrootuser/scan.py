@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .loader import Located, PlainScalar, Position, Template, TemplateError, load
@@ -45,6 +45,7 @@ from .resolve import (
     Unresolved,
     choose,
     conditions_in,
+    for_each,
     resolve,
     shown,
 )
@@ -62,6 +63,9 @@ _SEVERITY = ("SKIP", "PASS", "UNRESOLVED", "FAIL")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9]+")
 
 Guards = tuple[tuple[str, bool], ...]
+_AS_YAML11 = (
+    "unquoted integers are read as YAML 1.1 loaders read them (aws cloudformation package, SAM)"
+)
 
 
 class Options(NamedTuple):
@@ -113,6 +117,8 @@ class FileReport(NamedTuple):
     task_definitions: tuple[TaskDefinitionReport, ...] = ()
     parameters: frozenset[str] = frozenset()
     """The parameters the template declares."""
+    findings: tuple[Finding, ...] = ()
+    """Findings about the template as a whole (transforms, loops that cannot be expanded)."""
 
 
 def check_file(path: str, data: bytes, options: Options) -> FileReport:
@@ -122,11 +128,13 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
             template = load(data)
             if template is None:
                 return FileReport(path, "skipped", "not a CloudFormation template")
+            task_definitions, findings = check_template(template, options)
             return FileReport(
                 path,
                 "checked",
-                task_definitions=check_template(template, options),
+                task_definitions=task_definitions,
                 parameters=frozenset(template.parameters),
+                findings=findings,
             )
         except TemplateError as error:
             return FileReport(path, "error", f"cannot read: {error}")
@@ -152,11 +160,32 @@ def _collecting_garbage_after() -> Iterator[None]:
             gc.enable()
 
 
-def check_template(template: Template, options: Options) -> tuple[TaskDefinitionReport, ...]:
+def check_template(
+    template: Template, options: Options
+) -> tuple[tuple[TaskDefinitionReport, ...], tuple[Finding, ...]]:
+    """The reports on a template's task definitions (those its ``Fn::ForEach`` loops write
+    too), and the findings about the template as a whole."""
     context = Context(template.parameters, template.mappings, options.parameters or {}, Budget())
     conditions = Conditions(template.conditions, context)
+    readings = (context, context._replace(numbers=True)) if template.numbers else (context,)
+    findings = _unseen(template, options)
+    generated, problems = for_each(template.loops, context, template.task_definitions)
+    level = "warning" if options.warn_unresolved else "error"
+    for loop, problem in problems:
+        rule, where = _loop_finding(problem, level)
+        findings.append(
+            Finding(
+                rule,
+                where,
+                f"Cannot verify the task definitions it writes: {problem.reason}. Fix: "
+                + (_fix(problem) if rule == UNRESOLVED_VALUE else "correct the loop")
+                + ".",
+                loop.name,
+                *loop.position,
+            )
+        )
     reports = []
-    for logical_id, task_definition in template.task_definitions.items():
+    for logical_id, task_definition in {**template.task_definitions, **generated}.items():
         checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
         if task_definition.problem:
@@ -170,13 +199,49 @@ def check_template(template: Template, options: Options) -> tuple[TaskDefinition
             continue
         try:
             for site in checker.sites(task_definition.properties, guards, context):
-                checker.decide(site, conditions, context)
+                checker.decide(site, conditions, readings)
             reports.append(checker.report())
         except ResolutionBudgetError as error:
             checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
             checker.problem(UNRESOLVED_VALUE, "error", f"Cannot verify: {error}.")
             reports.append(checker.report())
-    return tuple(reports)
+    return tuple(reports), tuple(findings)
+
+
+# Transforms whose output is checked here: expanded (Fn::ForEach), or known to write no task
+# definition (SAM, Secrets Manager rotation) or only copies of those written (blue/green).
+_TRANSFORMS_SEEN = frozenset(
+    {
+        "AWS::LanguageExtensions",
+        "AWS::Serverless-2016-10-31",
+        "AWS::SecretsManager-2020-07-23",
+        "AWS::CodeDeployBlueGreen",
+    }
+)
+
+
+def _unseen(template: Template, options: Options) -> list[Finding]:
+    """A finding for each transform whose output cannot be known offline."""
+    level = "warning" if options.warn_unresolved else "error"
+    return [
+        Finding(
+            UNRESOLVED_VALUE,
+            level,
+            f"Cannot verify: the transform {shown(name)} can add or change resources, task "
+            "definitions too, and only CloudFormation sees what it writes. Fix: check the "
+            "processed template (aws cloudformation get-template --template-stage Processed), "
+            "or rely on the hook at deploy time.",
+            "Transform",
+            *position,
+        )
+        for name, position in template.transforms
+        if name not in _TRANSFORMS_SEEN
+    ]
+
+
+def _loop_finding(problem: Unresolved, level: str) -> tuple[str, str]:
+    """The rule and level of a loop that cannot be expanded."""
+    return (INVALID_TASK_DEFINITION, "error") if problem.invalid else (UNRESOLVED_VALUE, level)
 
 
 class _Site(NamedTuple):
@@ -287,11 +352,14 @@ class _TaskDefinitionCheck:
                         else:
                             self.unusable(f"ContainerDefinitions[{index}]", container, "an object")
 
-    def decide(self, site: _Site, conditions: Conditions, context: Context) -> None:
-        """Decide one container over every case of its conditions; record the worst."""
+    def decide(self, site: _Site, conditions: Conditions, readings: Sequence[Context]) -> None:
+        """Decide one container over every case of its conditions, and in each case under every
+        reading of its values (as written, and when the template has unquoted integers YAML 1.1
+        reads as other numbers, as read); record the worst."""
         container = site.container
+        context = readings[0]
         in_container, in_platform = conditions_in(container), self.platform_conditions(site)
-        if in_container is None and in_platform is None and not site.guards:
+        if in_container is None and in_platform is None and not site.guards and len(readings) == 1:
             key = id(site.platform)
             if key not in self.unconditional:
                 self.unconditional[key] = (resolve(site.platform, context), [])
@@ -319,19 +387,27 @@ class _TaskDefinitionCheck:
                 _when(site.guards),
             )
             return
-        outcomes: list[tuple[_Outcome, dict[str, bool]]] = []
+        outcomes: list[tuple[_Outcome, dict[str, bool], Context]] = []
         for case in cases:
             if any(case[name] != value for name, value in site.guards):
                 continue
             taken = dict(site.guards)
-            chosen = resolve(choose(container, case, taken), context)
-            platform = resolve(choose(site.platform, case, taken), context)
-            outcomes.append((self.outcome(site.position, chosen, platform), taken))
+            chosen, platform = choose(container, case, taken), choose(site.platform, case, taken)
+            for reading in readings:
+                outcome = self.outcome(
+                    site.position, resolve(chosen, reading), resolve(platform, reading)
+                )
+                outcomes.append((outcome, taken, reading))
         if not outcomes:
             return  # its conditions contradict each other: never deployed
-        worst, taken = max(outcomes, key=lambda pair: _SEVERITY.index(pair[0].verdict))
-        everywhere = all(outcome.key == worst.key for outcome, _ in outcomes)
-        self.add(site, worst, _when(site.guards if everywhere else tuple(taken.items())))
+        worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
+        if all(outcome.key == worst.key for outcome, _, _ in outcomes):
+            self.add(site, worst, _when(site.guards))
+            return
+        when = _when(tuple(taken.items()))
+        if reading.numbers and any(o.key != worst.key for o, case, _ in outcomes if case is taken):
+            when = " and ".join(filter(None, [when, _AS_YAML11]))  # the reading decided it
+        self.add(site, worst, when)
 
     def platform_conditions(self, site: _Site) -> set[str] | None:
         """``conditions_in`` the site's RuntimePlatform, which its task definition's containers
@@ -513,9 +589,10 @@ def _fix(value: Unresolved) -> str:
 def _unquoted_note(result: ContainerResult) -> str:
     if not isinstance(result.user, PlainScalar) or result.verdict is Verdict.SKIP:
         return ""
-    text = quote(result.user)
+    text, number = quote(result.user), result.user.number
+    reading = result.user.reading if number is None else f"the number {number}"
+    checked = "as written" if number is None else "both as written and as that number"
     return (
         f"Note: {result.label} User {text} is unquoted, and YAML 1.1 loaders read it as "
-        f"{result.user.reading}, not as the text; it was checked as written. "
-        f"Fix: quote it: User: {text}."
+        f"{reading}, not as the text; it was checked {checked}. Fix: quote it: User: {text}."
     )
