@@ -119,6 +119,7 @@ def test_windows_containers_setting() -> None:
         ({"AllowRootGroup": "maybe"}, "AllowRootGroup"),
         ({"WindowsContainers": "ALLOW"}, "WindowsContainers"),
         ({"ExemptImages": "nginx"}, "ExemptImages"),
+        ({"ExemptImages": ["*"]}, "ExemptImages[0]"),
     ],
 )
 def test_invalid_configuration_fails_naming_the_key(configuration: Any, key: str) -> None:

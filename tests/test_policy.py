@@ -493,6 +493,14 @@ def test_configuration_is_read_with_defaults_and_string_forms(
         pytest.param(
             {"ExemptContainerNames": ["a"] * 101}, "ExemptContainerNames", id="too-many-patterns"
         ),
+        pytest.param({"ExemptImages": ["*"]}, "ExemptImages[0]", id="a-match-all-star"),
+        pytest.param({"ExemptImages": ["nginx", "**"]}, "ExemptImages[1]", id="a-match-all-stars"),
+        pytest.param({"ExemptContainerNames": ["?*"]}, "ExemptContainerNames[0]", id="a-match-all"),
+        pytest.param(
+            {"ExemptImages": ["*"], "AllowMatchAllExemptions": "maybe"},
+            "AllowMatchAllExemptions",
+            id="a-match-all-opt-in-not-boolean",
+        ),
         pytest.param({"MinimumUID": 1000}, '"MinimumUID"', id="unknown-key"),
         pytest.param(["AllowRootGroup"], "Properties", id="not-an-object"),
     ],
@@ -501,3 +509,21 @@ def test_invalid_configuration_names_the_key(mapping: Any, key: str) -> None:
     with pytest.raises(ConfigError) as raised:
         Settings.from_mapping(mapping)
     assert str(raised.value).startswith(f"Invalid type configuration: {key} ")
+
+
+@pytest.mark.parametrize(
+    ("mapping", "exempt"),
+    [
+        pytest.param({"ExemptImages": ["*"], "AllowMatchAllExemptions": True}, True, id="opt-in"),
+        pytest.param({"ExemptImages": ["*/*"]}, False, id="not-only-wildcards"),
+        pytest.param({"ExemptContainerNames": ["?"]}, False, id="one-character-names"),
+    ],
+)
+def test_a_match_all_exemption_applies_only_when_opted_in(mapping: Any, exempt: bool) -> None:
+    """a) the opt-in makes a wildcard-only pattern exempt everything; patterns with any other
+    character are ordinary patterns (``?`` alone: names of one character)."""
+    (result,) = evaluate(
+        {"ContainerDefinitions": [{"Name": "app", "Image": "nginx", "User": "0"}]},
+        Settings.from_mapping(mapping),
+    ).results
+    assert (result.verdict is Verdict.SKIP) is exempt

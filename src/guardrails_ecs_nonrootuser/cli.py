@@ -39,6 +39,7 @@ _FLAGS = {
     "windows_containers": "WindowsContainers",
     "exempt_container_names": "ExemptContainerNames",
     "exempt_images": "ExemptImages",
+    "allow_match_all_exemptions": "AllowMatchAllExemptions",
 }
 
 
@@ -118,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="GLOB",
     )
     check.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
+    check.add_argument(
+        "--allow-match-all-exemptions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept an exemption pattern made only of wildcards (*), which exempts everything",
+    )
     check.add_argument(
         "--jobs",
         type=_positive,

@@ -41,6 +41,7 @@ class TypeConfigurationModel(BaseModel):
     WindowsContainers: Optional[str]
     ExemptContainerNames: Optional[Sequence[str]]
     ExemptImages: Optional[Sequence[str]]
+    AllowMatchAllExemptions: Optional[bool]
 
     @classmethod
     def _deserialize(
@@ -56,6 +57,7 @@ class TypeConfigurationModel(BaseModel):
             WindowsContainers=json_data.get("WindowsContainers"),
             ExemptContainerNames=json_data.get("ExemptContainerNames"),
             ExemptImages=json_data.get("ExemptImages"),
+            AllowMatchAllExemptions=json_data.get("AllowMatchAllExemptions"),
         )
 
 

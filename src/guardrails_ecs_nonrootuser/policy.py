@@ -10,7 +10,10 @@ container definition is decided on its own, in this order.
 Scope
   a) SKIP when the container's ``Name`` matches an ``ExemptContainerNames``
      pattern or its ``Image`` matches an ``ExemptImages`` pattern
-     (``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``).
+     (``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``). A pattern
+     made only of wildcards with a ``*`` (``*``, ``**``, ``?*``) exempts every
+     container (every one long enough): the configuration is refused unless
+     ``AllowMatchAllExemptions`` is set.
   b) SKIP every container of a Windows task definition
      (``RuntimePlatform.OperatingSystemFamily`` starts with ``WINDOWS_SERVER``)
      when ``WindowsContainers`` is ``SKIP``.
@@ -164,6 +167,7 @@ class Settings(NamedTuple):
     windows_containers: WindowsMode = WindowsMode.ENFORCE_NON_ADMIN
     exempt_container_names: tuple[str, ...] = ()
     exempt_images: tuple[str, ...] = ()
+    allow_match_all_exemptions: bool = False
 
     @classmethod
     def from_mapping(cls, mapping: object) -> Settings:
@@ -183,6 +187,7 @@ class Settings(NamedTuple):
         def get(key: str) -> object:
             return mapping.get(key)
 
+        match_all = _config_bool("AllowMatchAllExemptions", get("AllowMatchAllExemptions"), False)
         return cls(
             allow_root_group=_config_bool("AllowRootGroup", get("AllowRootGroup"), False),
             require_numeric_user=_config_bool(
@@ -191,9 +196,10 @@ class Settings(NamedTuple):
             minimum_uid=_config_uid("MinimumUid", get("MinimumUid"), 1),
             windows_containers=_config_windows("WindowsContainers", get("WindowsContainers")),
             exempt_container_names=_config_patterns(
-                "ExemptContainerNames", get("ExemptContainerNames"), 255
+                "ExemptContainerNames", get("ExemptContainerNames"), 255, match_all
             ),
-            exempt_images=_config_patterns("ExemptImages", get("ExemptImages"), 1024),
+            exempt_images=_config_patterns("ExemptImages", get("ExemptImages"), 1024, match_all),
+            allow_match_all_exemptions=match_all,
         )
 
 
@@ -205,6 +211,7 @@ _CONFIG_KEYS = frozenset(
         "WindowsContainers",
         "ExemptContainerNames",
         "ExemptImages",
+        "AllowMatchAllExemptions",
     }
 )
 MAX_PATTERNS = 100
@@ -243,7 +250,7 @@ def _config_windows(key: str, value: object) -> WindowsMode:
     raise ConfigError(key, f"must be {choices}, got {_display(value)}")
 
 
-def _config_patterns(key: str, value: object, max_length: int) -> tuple[str, ...]:
+def _config_patterns(key: str, value: object, max_length: int, match_all: bool) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -255,6 +262,12 @@ def _config_patterns(key: str, value: object, max_length: int) -> tuple[str, ...
             raise ConfigError(
                 f"{key}[{position}]",
                 f"must be a string of 1 to {max_length} characters, got {_display(pattern)}",
+            )
+        if not match_all and "*" in pattern and not pattern.strip("*?"):
+            raise ConfigError(
+                f"{key}[{position}]",
+                f"{_display(pattern)} matches every container and turns the check off; "
+                "set AllowMatchAllExemptions to true if that is meant",
             )
     return tuple(value)
 
