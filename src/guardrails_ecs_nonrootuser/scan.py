@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .loader import Located, PlainScalar, Position, Template, TemplateError, load
+from .loader import Located, Loop, PlainScalar, Position, Template, TemplateError, load
 from .policy import (
     EXAMPLE_USER,
     RULE_SUMMARIES,
@@ -138,6 +138,8 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
             )
         except TemplateError as error:
             return FileReport(path, "error", f"cannot read: {error}")
+        except ResolutionBudgetError as error:  # while expanding Fn::ForEach loops
+            return FileReport(path, "error", f"cannot check: {error}")
         except RecursionError:
             return FileReport(path, "error", "cannot check: its values refer too deeply")
         except Exception as error:
@@ -168,22 +170,9 @@ def check_template(
     context = Context(template.parameters, template.mappings, options.parameters or {}, Budget())
     conditions = Conditions(template.conditions, context)
     readings = (context, context._replace(numbers=True)) if template.numbers else (context,)
-    findings = _unseen(template, options)
     generated, problems = for_each(template.loops, context, template.task_definitions)
-    level = "warning" if options.warn_unresolved else "error"
-    for loop, problem in problems:
-        rule, where = _loop_finding(problem, level)
-        findings.append(
-            Finding(
-                rule,
-                where,
-                f"Cannot verify the task definitions it writes: {problem.reason}. Fix: "
-                + (_fix(problem) if rule == UNRESOLVED_VALUE else "correct the loop")
-                + ".",
-                loop.name,
-                *loop.position,
-            )
-        )
+    findings = _unseen(template, options)
+    findings += [_loop_problem(loop, problem, options) for loop, problem in problems]
     reports = []
     for logical_id, task_definition in {**template.task_definitions, **generated}.items():
         checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
@@ -220,13 +209,17 @@ _TRANSFORMS_SEEN = frozenset(
 )
 
 
+def _unresolved_level(options: Options) -> str:
+    """The level of an ``unresolved-value`` finding."""
+    return "warning" if options.warn_unresolved else "error"
+
+
 def _unseen(template: Template, options: Options) -> list[Finding]:
     """A finding for each transform whose output cannot be known offline."""
-    level = "warning" if options.warn_unresolved else "error"
     return [
         Finding(
             UNRESOLVED_VALUE,
-            level,
+            _unresolved_level(options),
             f"Cannot verify: the transform {shown(name)} can add or change resources, task "
             "definitions too, and only CloudFormation sees what it writes. Fix: check the "
             "processed template (aws cloudformation get-template --template-stage Processed), "
@@ -239,9 +232,14 @@ def _unseen(template: Template, options: Options) -> list[Finding]:
     ]
 
 
-def _loop_finding(problem: Unresolved, level: str) -> tuple[str, str]:
-    """The rule and level of a loop that cannot be expanded."""
-    return (INVALID_TASK_DEFINITION, "error") if problem.invalid else (UNRESOLVED_VALUE, level)
+def _loop_problem(loop: Loop, problem: Unresolved, options: Options) -> Finding:
+    """The finding on an ``Fn::ForEach`` that cannot be expanded."""
+    if problem.invalid:
+        rule, level, fix = INVALID_TASK_DEFINITION, "error", "correct the loop"
+    else:
+        rule, level, fix = UNRESOLVED_VALUE, _unresolved_level(options), _fix(problem)
+    message = f"Cannot verify the task definitions it writes: {problem.reason}. Fix: {fix}."
+    return Finding(rule, level, message, loop.name, *loop.position)
 
 
 class _Site(NamedTuple):
@@ -276,7 +274,7 @@ class _TaskDefinitionCheck:
         self.logical_id = logical_id
         self.position = position
         self.options = options
-        self.unresolved_level = "warning" if options.warn_unresolved else "error"
+        self.unresolved_level = _unresolved_level(options)
         self.containers: list[ContainerVerdict] = []
         self.findings: list[Finding] = []
         self.platforms: dict[int, set[str] | None] = {}
