@@ -16,7 +16,11 @@ from guardrails_ecs_nonrootuser.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "templates"
-TEMPLATES = [FIXTURES / "scenarios.yaml", FIXTURES / "cdk.out" / "NonRootStack.template.json"]
+TEMPLATES = [
+    FIXTURES / "scenarios.yaml",
+    FIXTURES / "cdk.out" / "NonRootStack.template.json",
+    ROOT / "tests" / "fixtures" / "hostile" / "transforms.yaml",  # findings about the template
+]
 RULE_LEVELS = {"E9101": "error", "W9101": "warning", "I9101": "note"}
 CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
 
@@ -66,8 +70,10 @@ def command(capsys: pytest.CaptureFixture[str], *args: str) -> set[tuple[str, st
             finding["line"],
         )
         for f in document["files"]
-        for t in f["taskDefinitions"]
-        for finding in t["findings"]
+        for finding in [
+            *f.get("findings", []),
+            *(x for t in f["taskDefinitions"] for x in t["findings"]),
+        ]
     }
 
 

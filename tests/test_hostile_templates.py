@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from guardrails_ecs_nonrootuser import cli, scan
 from guardrails_ecs_nonrootuser.cli import main
@@ -112,6 +113,8 @@ def findings(output: str) -> dict[str, set[str]]:
                 "Task1000": set(),
                 "Task0": {"root-user"},
                 **{f"Nested{a}{b}": set() for a in "AB" for b in "12"},
+                "Teamknown": set(),  # found in Mappings
+                "Teamunknown": {"root-user"},  # the DefaultValue
             },
             id="foreach-expanded",
         ),
@@ -122,6 +125,18 @@ def findings(output: str) -> dict[str, set[str]]:
                 "FailContainerWithMacroKey": {UNRESOLVED_VALUE},
             },
             id="transforms-not-seen-offline",
+        ),
+        pytest.param(
+            "merge-keys.yaml",
+            {
+                "FailMergedRootUser": {"root-user"},
+                "PassWrittenKeyWinsOverMerged": set(),
+                "FailWrittenRootWinsOverMerged": {"root-user"},
+                "FailEarlierMergedWins": {"root-user"},
+                "PassEarlierMergedWins": set(),
+                "FailMergedThroughAMergedMapping": {"root-user"},
+            },
+            id="merge-keys",
         ),
         pytest.param(
             "duplicate-keys.json",
@@ -179,6 +194,16 @@ def test_what_cannot_be_seen_offline_is_a_finding_about_the_template(
             id="duplicate-logical-id",
         ),
         pytest.param(
+            "undefined-alias.yaml",
+            "not valid YAML or JSON: found undefined alias 'user' (line 7, column 41)",
+            id="undefined-alias",
+        ),
+        pytest.param(
+            "undefined-alias-with-anchor.yaml",
+            "not valid YAML or JSON: found undefined alias 'user' (line 9, column 41)",
+            id="undefined-alias-in-a-file-with-an-anchor",
+        ),
+        pytest.param(
             "duplicate-parameter-default.yaml",
             'the key "Default" is written twice in one mapping (lines 5 and 6)',
             id="duplicate-parameter-default",
@@ -191,6 +216,18 @@ def test_fixture_is_unreadable(
     code, out, err = run(capsys, "--format", "json", str(HOSTILE / fixture))
     assert (code, err) == (2, "")
     assert json.loads(out)["files"][0]["note"] == f"cannot read: {problem}"
+
+
+def test_merge_keys_resolve_as_a_yaml_1_1_loader_does() -> None:
+    """The fixture's verdicts are PyYAML's reading (what aws cloudformation package uses)."""
+    document = yaml.safe_load((HOSTILE / "merge-keys.yaml").read_text(encoding="utf-8"))
+    users = {
+        logical_id: resource["Properties"]["ContainerDefinitions"][0]["User"]
+        for logical_id, resource in document["Resources"].items()
+    }
+    assert {key for key, user in users.items() if user == "0"} == {
+        key for key in users if key.startswith("Fail")
+    }
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

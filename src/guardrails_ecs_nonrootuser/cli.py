@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports = _check_all(inputs, options, args.jobs)
     unknown = _unknown_parameters(options, reports)
     if unknown:
-        print(f"{parser.prog}: error: {unknown}", file=sys.stderr)
+        print(printable(f"{parser.prog}: error: {unknown}"), file=sys.stderr)
         return EXIT_USAGE
     if args.format == "json":
         output = render_json(reports)

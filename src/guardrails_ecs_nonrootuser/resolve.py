@@ -16,9 +16,10 @@ deployed with any parameter values.
   (a list for ``List<...>`` and ``CommaDelimitedList`` types). ``AWS::SSM::Parameter::Value<...>``
   parameters are resolved from SSM at deploy time and stay unresolved. ``Ref: AWS::NoValue``
   removes the property or list item; other pseudo parameters resolve only when given.
-- ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` over resolvable
-  values. ``Mappings`` hold literal strings and lists only, as CloudFormation requires: a
-  function found there is invalid, never evaluated.
+- ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` (with the
+  AWS::LanguageExtensions ``DefaultValue`` too) over resolvable values. ``Mappings`` hold
+  literal strings and lists only, as CloudFormation requires: a function found there is
+  invalid, never evaluated.
 
 Resolution is bounded: each ``Fn::Sub`` variable is resolved once however often it is used, a
 text longer than ``MAX_TEXT`` characters is not built, and a template's resolution takes at most
@@ -473,12 +474,17 @@ def _split(argument: Any, context: Context) -> Any:
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:
+    default = argument[3] if isinstance(argument, list) and len(argument) == 4 else None
+    if isinstance(default, dict) and list(default) == ["DefaultValue"]:  # LanguageExtensions
+        argument = argument[:3]
     keys = _arguments("Fn::FindInMap", argument, 3, context)
     if isinstance(keys, Unresolved):
         return keys
     found: Any = context.mappings
     for key in keys:
         if not isinstance(found, dict) or not isinstance(key, str) or key not in found:
+            if isinstance(default, dict) and "DefaultValue" in default:
+                return resolve(default["DefaultValue"], context)
             return _invalid("Fn::FindInMap keys not found in Mappings")
         found = found[key]
     if isinstance(found, str) or (
