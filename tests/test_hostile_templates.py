@@ -115,6 +115,7 @@ def findings(output: str) -> dict[str, set[str]]:
                 **{f"Nested{a}{b}": set() for a in "AB" for b in "12"},
                 "Teamknown": set(),  # found in Mappings
                 "Teamunknown": {"root-user"},  # the DefaultValue
+                "KindTaskDefinition": {"root-user"},  # its Type named the identifier
             },
             id="foreach-expanded",
         ),
@@ -158,7 +159,10 @@ def test_fixture_fails_closed_with_the_named_rules(
     [
         pytest.param(
             "foreach.yaml",
-            [("Fn::ForEach::FromUnknown", UNRESOLVED_VALUE, "parameter Unknown has no Default")],
+            [
+                ("Fn::ForEach::FromUnknown", UNRESOLVED_VALUE, "parameter Unknown has no Default"),
+                ("Fn::ForEach::Secrets", UNRESOLVED_VALUE, "a NoEcho parameter's value"),
+            ],
             id="foreach-over-a-parameter-without-value",
         ),
         pytest.param(

@@ -155,6 +155,9 @@ class TaskDefinition(NamedTuple):
     """The resource's Condition: it exists only when that condition is true."""
     problem: str = ""
     """Why it cannot be verified as written (a key written twice in it), or ""."""
+    type: str = TASK_DEFINITION
+    """Its Type as written: in a loop's body, one that names the loop's identifier
+    (``AWS::ECS::${Kind}``) is kept until the loop is expanded."""
 
 
 class Loop(NamedTuple):
@@ -391,7 +394,9 @@ class _Builder:
         )
         return template, min(self.unplaced)[1] if self.unplaced else ""
 
-    def resources(self, node: MappingNode) -> tuple[dict[str, TaskDefinition | Loop], bool]:
+    def resources(
+        self, node: MappingNode, in_loop: bool = False
+    ) -> tuple[dict[str, TaskDefinition | Loop], bool]:
         """The task definitions and loops in a Resources mapping (or a loop's body), and
         whether it holds any resource (with a Type), loop or transform."""
         found: dict[str, TaskDefinition | Loop] = {}
@@ -410,8 +415,10 @@ class _Builder:
             kind = fields.get("Type")
             if kind is None or not isinstance(kind[1], ScalarNode):
                 continue
-            typed = True
-            if kind[1].value != TASK_DEFINITION:
+            typed, written = True, str(kind[1].value)
+            if written != TASK_DEFINITION and not (
+                in_loop and ("${" in written or "&{" in written)
+            ):
                 continue
             properties = fields.get("Properties")
             condition = fields.get("Condition")
@@ -421,6 +428,7 @@ class _Builder:
                 self.lines.at(key),
                 condition[1].value if condition and isinstance(condition[1], ScalarNode) else None,
                 min(inside)[1] if inside else "",
+                written,
             )
             self.unplaced = [item for item in self.unplaced if item not in inside]
         return found, typed
@@ -433,7 +441,7 @@ class _Builder:
             problem = "a malformed Fn::ForEach: it takes [identifier, collection, {key: value}]"
             return Loop(name, position, None, None, {}, problem)
         identifier, collection, body = arguments
-        resources, _ = self.resources(body)
+        resources, _ = self.resources(body, in_loop=True)
         return Loop(name, position, self.value(identifier), self.value(collection), resources)
 
     def section(self, top: dict[str, tuple[Node, Node]], name: str) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from .loader import Located, Loop, PlainScalar, TaskDefinition
+from .loader import TASK_DEFINITION, Located, Loop, PlainScalar, TaskDefinition
 from .policy import quote
 
 MAX_CASES = 64
@@ -517,12 +517,16 @@ def for_each(
             problems.append((loop, collection))
         elif not (isinstance(collection, list) and all(isinstance(i, str) for i in collection)):
             problems.append((loop, _invalid("its collection is not a list of strings")))
+        elif any(type(item) is Secret for item in collection):  # logical ids would show them
+            problems.append((loop, Unresolved("its collection is a NoEcho parameter's value")))
         else:
             for item in collection:
                 inner = {**bindings, identifier: item}
                 for key, entry in loop.body.items():
                     if isinstance(entry, Loop):
                         expand(entry, inner)
+                        continue
+                    if substitute(entry.type, inner, context) != TASK_DEFINITION:
                         continue
                     logical_id = substitute(key, inner, context)
                     if logical_id in generated or logical_id in taken:

@@ -237,7 +237,12 @@ def _loop_problem(loop: Loop, problem: Unresolved, options: Options) -> Finding:
     if problem.invalid:
         rule, level, fix = INVALID_TASK_DEFINITION, "error", "correct the loop"
     else:
-        rule, level, fix = UNRESOLVED_VALUE, _unresolved_level(options), _fix(problem)
+        fix = (
+            _fix(problem)
+            if problem.parameter is not None
+            else "write the collection as a list, or check the processed template"
+        )
+        rule, level = UNRESOLVED_VALUE, _unresolved_level(options)
     message = f"Cannot verify the task definitions it writes: {problem.reason}. Fix: {fix}."
     return Finding(rule, level, message, loop.name, *loop.position)
 
