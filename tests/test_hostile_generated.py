@@ -97,12 +97,20 @@ PROPERTIES = st.one_of(
         optional={"RuntimePlatform": VALUES},
     ),
 )
+RESOURCE = st.fixed_dictionaries(
+    {"Type": st.sampled_from([TASK_DEFINITION, "AWS::SNS::Topic", "AWS::ECS::${x}"])},
+    optional={"Properties": PROPERTIES, "Condition": NAMES},
+)
+LOOPS = st.builds(
+    lambda identifier, collection, key, body: [identifier, collection, {key: body}],
+    st.sampled_from(["x", "P", ""]),
+    st.one_of(st.lists(st.sampled_from(["TaskDefinition", "a", "0", "a-b"]), max_size=3), VALUES),
+    st.sampled_from(["T${x}", "T&{x}", "T"]),
+    RESOURCE,
+)
 RESOURCES = st.dictionaries(
-    st.text(min_size=1, max_size=8),
-    st.fixed_dictionaries(
-        {"Type": st.sampled_from([TASK_DEFINITION, "AWS::SNS::Topic"])},
-        optional={"Properties": PROPERTIES, "Condition": NAMES},
-    ),
+    st.one_of(st.text(min_size=1, max_size=8), st.just("Fn::ForEach::Loop")),
+    st.one_of(RESOURCE, LOOPS),
     max_size=3,
 )
 TEMPLATES = st.fixed_dictionaries(
@@ -162,6 +170,7 @@ def check_everything(path: str, data: bytes) -> FileReport:
     code = exit_code(reports)
     assert code in (0, 1, 2)
     assert report.status in ("checked", "skipped", "error")
+    assert "internal error" not in report.note  # a bug caught is still a bug
     for line in render_text(reports).splitlines():
         assert line.isprintable() and not line.startswith("::")
     for rendered in (render_json(reports), render_sarif(reports, "0")):

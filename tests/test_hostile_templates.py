@@ -286,6 +286,7 @@ def alias_bomb(where: str) -> str:
         pytest.param(
             select_with_index("9" * 5000), 1, INVALID_TASK_DEFINITION, id="select-5000-digit-index"
         ),
+        pytest.param(select_with_index(""), 1, INVALID_TASK_DEFINITION, id="select-empty-index"),
         pytest.param(nested_sub(120), 1, UNRESOLVED_VALUE, id="sub-nested-doubling-120-levels"),
         pytest.param(nested_mappings(80), 1, INVALID_TASK_DEFINITION, id="mappings-nested-lookups"),
         pytest.param(

@@ -79,7 +79,7 @@ PSEUDO_PARAMETERS = frozenset(
 """The pseudo parameters a value can be given for on the command line."""
 
 _SUB_VARIABLE = r"\$\{([^}]*)\}"
-_INDEX = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit also takes superscripts
 _NAME = re.compile(r"[A-Za-z0-9:._-]{1,255}")
 
 
@@ -456,7 +456,7 @@ def _select(argument: Any, context: Context) -> Any:
     index, items = arguments
     if not isinstance(items, list) or not isinstance(index, str):
         return _invalid("an Fn::Select that cannot be evaluated")
-    if not _INDEX.fullmatch(index.lstrip("0") or "0"):  # ASCII digits, below a billion
+    if not (_DIGITS.fullmatch(index) and len(index.lstrip("0")) <= 9):  # below a billion
         return _invalid("an Fn::Select whose index is not a number in range")
     position = int(index)
     return items[position] if position < len(items) else _invalid("Fn::Select out of range")
