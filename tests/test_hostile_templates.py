@@ -466,6 +466,16 @@ def test_files_larger_than_the_limit_are_not_read(
         pytest.param(
             ["--config", str(HOSTILE / "config-list.json")], "not a JSON object", id="config-list"
         ),
+        pytest.param(
+            ["--exempt-image", "*"],
+            'ExemptImages[0] "*" matches every container',
+            id="exempt-every-image",
+        ),
+        pytest.param(
+            ["--exempt-container-name", "?*"],
+            'ExemptContainerNames[0] "?*" matches every container',
+            id="exempt-every-name",
+        ),
     ],
 )
 def test_misuse_is_exit_2_with_one_line(
@@ -512,3 +522,11 @@ def test_a_number_yaml11_reads_differently_is_named_as_the_reason(
     assert 'User "0:1000": uid 0 is root' in line
     note = next(line for line in out.splitlines() if "PassBase60" in line)
     assert "read it as the number 60050" in note and "both as written and as that number" in note
+
+
+def test_exempting_everything_takes_the_explicit_opt_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["--exempt-image", "*", "--allow-match-all-exemptions", str(HOSTILE / "noecho.yaml")]
+    code, out, err = run(capsys, *args)
+    assert (code, err) == (0, "") and "OK (1 task definition, 3 containers)" in out
