@@ -449,6 +449,27 @@ def test_a_crash_checking_one_file_is_its_error_and_the_rest_is_reported(
     assert "b.yaml: OK" in out and "secret" not in out
 
 
+def test_a_process_that_dies_checking_one_file_ends_only_that_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(cli.PARALLEL_FROM + 4):
+        write(tmp_path, f"t{number:02}.yaml", TASK.format(user='"1000"'))
+    write(tmp_path, "t05.yaml", "# die\n" + TASK.format(user='"1000"'))
+    load = scan.load  # type: ignore[attr-defined]
+
+    def die_on_marker(data: bytes) -> Any:
+        if data.startswith(b"# die"):
+            os._exit(70)  # as a crash or the kernel's OOM killer ends a process
+        return load(data)
+
+    monkeypatch.setattr(scan, "load", die_on_marker)  # the forked workers inherit it
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # in parallel even on one core
+    code, out, _ = run(capsys, "--jobs", "2", str(tmp_path))
+    assert code == 2
+    assert "t05.yaml: error: cannot check: the process checking it ended abruptly" in out
+    assert out.count(": OK (") == cli.PARALLEL_FROM + 3
+
+
 def test_files_larger_than_the_limit_are_not_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -254,16 +254,35 @@ def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> l
     if workers < 2 or len(paths) < PARALLEL_FROM:
         checked = iter([_check_path(path, options) for path in paths])
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from functools import partial
+        from concurrent.futures.process import BrokenProcessPool
 
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            chunk = max(1, len(paths) // (workers * 8))
-            checking = partial(_check_path, options=options)
-            checked = iter(list(pool.map(checking, paths, chunksize=chunk)))
+        try:
+            checked = iter(_in_processes(paths, options, workers))
+        except BrokenProcessPool:  # a process died: find the file, checking each on its own
+            checked = iter([_in_own_process(path, options) for path in paths])
     return [next(checked) if isinstance(item, str) else item for item in inputs]
+
+
+def _in_processes(paths: list[str], options: Options, workers: int) -> list[FileReport]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        chunk = max(1, len(paths) // (workers * 8))
+        return list(pool.map(partial(_check_path, options=options), paths, chunksize=chunk))
+
+
+def _in_own_process(path: str, options: Options) -> FileReport:
+    """``path`` checked in a process of its own: if that process dies, the file's error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        (report,) = _in_processes([path], options, 1)
+    except BrokenProcessPool:
+        return FileReport(path, "error", "cannot check: the process checking it ended abruptly")
+    return report
 
 
 def _check_path(path: str, options: Options) -> FileReport:
