@@ -160,9 +160,27 @@ def test_missing_target_model_is_invalid_request() -> None:
 
 
 @pytest.mark.parametrize(
+    "target_model",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"resourceProperties": None}, id="null"),
+        pytest.param({"resourceProperty": {"ContainerDefinitions": []}}, id="misspelled"),
+        pytest.param({"resourceProperties": ["ContainerDefinitions"]}, id="not-an-object"),
+    ],
+)
+def test_a_target_model_without_resource_properties_is_invalid_request(
+    target_model: dict[str, Any],
+) -> None:
+    event = hook_event(None)
+    event["requestData"]["targetModel"] = target_model
+    response = invoke(event)
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InvalidRequest")
+    assert response["message"] == "The request's targetModel carries no resourceProperties object."
+
+
+@pytest.mark.parametrize(
     "properties",
     [
-        pytest.param(None, id="no-properties"),
         pytest.param({}, id="empty-properties"),
         pytest.param({"Family": "x"}, id="no-container-definitions"),
     ],

@@ -29,6 +29,7 @@ from cloudformation_cli_python_lib.interface import (
     ProgressEvent,
 )
 
+from . import remote
 from .models import TypeConfigurationModel
 from .policy import (
     ConfigError,
@@ -39,6 +40,7 @@ from .policy import (
     evaluate,
     quote,
 )
+from .remote import PayloadError
 
 LOG = logging.getLogger(__name__)
 
@@ -62,8 +64,14 @@ test_entrypoint = _HOOK.test_entrypoint
 
 
 def hook(event: object, context: object) -> MutableMapping[str, Any]:
-    """The Lambda entrypoint (``.rpdk-config``): the library's, behind a check of the event."""
+    """The Lambda entrypoint (``.rpdk-config``): the library's, behind a check of the event,
+    with a remote payload read here (``remote``) so the library never fetches it."""
     problem = event_problem(event)
+    if not problem and isinstance(event, MutableMapping):
+        try:
+            event = _with_target_model(event)
+        except PayloadError as error:
+            problem = f"the remote payload cannot be read: {error}"
     if problem or not isinstance(event, MutableMapping):
         refusal = HookProgressEvent.failed(
             HandlerErrorCode.InvalidRequest, f"Invalid request: {problem}."
@@ -76,6 +84,15 @@ def hook(event: object, context: object) -> MutableMapping[str, Any]:
     complete = {**dict.fromkeys(_OPTIONAL_STRINGS), **event}
     response: MutableMapping[str, Any] = _HOOK(complete, context)
     return response
+
+
+def _with_target_model(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """``event`` with the target model its payload URL holds, when it comes that way."""
+    data = event["requestData"]
+    if data.get("targetModel") or not data.get("payload"):
+        return event
+    model = remote.fetch(data["payload"])
+    return {**event, "requestData": {**data, "targetModel": model, "payload": None}}
 
 
 _CREDENTIAL_KEYS = {"accessKeyId", "secretAccessKey", "sessionToken"}
@@ -189,8 +206,14 @@ def decide(
         return ProgressEvent.failed(
             HandlerErrorCode.InvalidRequest, "The request carries no targetModel object."
         )
+    properties = target_model.get("resourceProperties")
+    if not isinstance(properties, Mapping):  # absent or misspelled: nothing to decide on
+        return ProgressEvent.failed(
+            HandlerErrorCode.InvalidRequest,
+            "The request's targetModel carries no resourceProperties object.",
+        )
     try:
-        report = evaluate(target_model.get("resourceProperties"), settings)
+        report = evaluate(properties, settings)
     except MalformedTaskDefinitionError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, str(error))
     LOG.info(
