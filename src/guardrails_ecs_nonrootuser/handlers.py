@@ -3,17 +3,28 @@
 This is the only module that imports the CloudFormation library. ``hook`` checks the shape of
 the event before the library sees it, so a malformed or hostile event gets a plain
 InvalidRequest instead of an exception inside the library (which would answer InternalFailure,
-print a traceback and echo parts of the event). The handlers read the type configuration and
+print a traceback and echo parts of the event). It reads a remote payload itself (``remote``),
+and gives the library only the credentials it uses: none of the caller's (the hook makes no AWS
+calls), the provider's only when CloudFormation asks for log delivery. Log delivery (the
+library's CloudWatch Logs handler and metrics, called in line) runs with bounded clients and
+beside the decision, so an unreachable or silent CloudWatch never changes the verdict or holds
+it past ``BUDGET``. The handlers read the type configuration and
 the target's properties, ask ``policy`` for the decision and turn the report into a
 ProgressEvent with one annotation per container. Nothing here logs the request, its credentials
 or any property value.
 """
 
+import contextlib
 import json
 import logging
+import threading
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+import cloudformation_cli_python_lib.hook as _library
+from boto3.session import Session  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 from cloudformation_cli_python_lib.hook import Hook
 from cloudformation_cli_python_lib.interface import (
@@ -28,6 +39,7 @@ from cloudformation_cli_python_lib.interface import (
     OperationStatus,
     ProgressEvent,
 )
+from cloudformation_cli_python_lib.utils import HookInvocationRequest
 
 from . import remote
 from .models import TypeConfigurationModel
@@ -59,13 +71,38 @@ _ANNOTATION_STATUS = {
     Verdict.SKIP: HookAnnotationStatus.SKIPPED,
 }
 
+BUDGET = 25.0
+"""Seconds from the event's arrival to the answer: CloudFormation waits 30."""
+_BOUNDED = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
+"""The library's CloudWatch clients: one try, a few seconds at most."""
+
 _HOOK = Hook(TYPE_NAME, TypeConfigurationModel)
 test_entrypoint = _HOOK.test_entrypoint
+
+
+def _bounded_session(credentials: Any, region: str | None = None) -> SessionProxy | None:
+    """The library's own session factory, with clients that give up quickly (it offers no
+    setting for the clients it makes for log delivery and metrics)."""
+    if not credentials:
+        return None
+    session = Session(
+        aws_access_key_id=credentials.accessKeyId,
+        aws_secret_access_key=credentials.secretAccessKey,
+        aws_session_token=credentials.sessionToken,
+        region_name=region,
+    )
+    proxy = SessionProxy(session)
+    proxy.client = lambda *args, **kwargs: session.client(*args, config=_BOUNDED, **kwargs)
+    return proxy
+
+
+_library._get_boto_session = _bounded_session  # type: ignore[attr-defined]
 
 
 def hook(event: object, context: object) -> MutableMapping[str, Any]:
     """The Lambda entrypoint (``.rpdk-config``): the library's, behind a check of the event,
     with a remote payload read here (``remote``) so the library never fetches it."""
+    started = time.monotonic()
     problem = event_problem(event)
     if not problem and isinstance(event, MutableMapping):
         try:
@@ -82,8 +119,40 @@ def hook(event: object, context: object) -> MutableMapping[str, Any]:
     # The library reads these without defaults; a request may come without some of them
     # (a Cloud Control API request has no stack), and none of them changes the decision.
     complete = {**dict.fromkeys(_OPTIONAL_STRINGS), **event}
-    response: MutableMapping[str, Any] = _HOOK(complete, context)
-    return response
+    data = complete["requestData"]
+    logged = bool(data.get("providerLogGroupName") and data.get("providerCredentials"))
+    unused = {"callerCredentials": None} | ({} if logged else {"providerCredentials": None})
+    complete["requestData"] = {**data, **unused}
+    if not logged:
+        response: MutableMapping[str, Any] = _HOOK(complete, context)
+        return response
+    return _beside_log_delivery(complete, context, started)
+
+
+def _beside_log_delivery(
+    event: MutableMapping[str, Any], context: object, started: float
+) -> MutableMapping[str, Any]:
+    """The library's answer with its log delivery, if it comes within the budget and log
+    delivery did not fail it (InternalFailure); else the same decision without the library."""
+    answers: list[MutableMapping[str, Any]] = []
+    worker = threading.Thread(target=lambda: answers.append(_HOOK(event, context)), daemon=True)
+    worker.start()
+    worker.join(max(0.0, started + BUDGET - time.monotonic()))
+    if answers and answers[0].get("errorCode") != HandlerErrorCode.InternalFailure.value:
+        return answers[0]
+    return _without_library(event)
+
+
+def _without_library(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The answer, decided without the library's log delivery and without logging (the log
+    handler may still be held by a call that has not returned)."""
+    request = HookInvocationRequest.deserialize(event)  # the target model is filled: no fetch
+    handler_request, configuration = _HOOK._cast_hook_request(request)
+    if request.actionInvocationPoint == HookInvocationPoint.DELETE_PRE_PROVISION.name:
+        progress = _not_checked()
+    else:
+        progress = decide(handler_request.hookContext, configuration, quiet=True)
+    return Hook._create_progress_response(progress, event)._serialize()
 
 
 def _with_target_model(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -181,13 +250,18 @@ def pre_delete_handler(
     type_configuration: TypeConfigurationModel | None,
 ) -> ProgressEvent:
     """Deletes are never blocked (the schema does not ask for them; this answers if sent one)."""
+    return _not_checked()
+
+
+def _not_checked() -> ProgressEvent:
     return ProgressEvent(status=OperationStatus.SUCCESS, message="Deletes are not checked.")
 
 
 def decide(
-    context: HookContext, type_configuration: TypeConfigurationModel | None
+    context: HookContext, type_configuration: object, *, quiet: bool = False
 ) -> ProgressEvent:
-    """The whole decision for one hook invocation, as a ProgressEvent."""
+    """The whole decision for one hook invocation, as a ProgressEvent; logged unless
+    ``quiet``."""
     try:
         settings = Settings.from_mapping(
             None if type_configuration is None else vars(type_configuration)
@@ -216,12 +290,15 @@ def decide(
         report = evaluate(properties, settings)
     except MalformedTaskDefinitionError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, str(error))
-    LOG.info(
-        "Checked %d containers: %d failed, %d skipped",
-        len(report.results),
-        len(report.failures),
-        len(report.skipped),
-    )
+    if not quiet:
+        # the library's log handler, left on the root logger, may fail: it never decides
+        with contextlib.suppress(Exception):
+            LOG.info(
+                "Checked %d containers: %d failed, %d skipped",
+                len(report.results),
+                len(report.failures),
+                len(report.skipped),
+            )
     return ProgressEvent(
         status=OperationStatus.SUCCESS if report.compliant else OperationStatus.FAILED,
         errorCode=None if report.compliant else HandlerErrorCode.NonCompliant,
