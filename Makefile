@@ -78,11 +78,13 @@ lint: $(STAMP)
 
 # The zip `cfn submit` uploads, built offline with the venv's python3.12 and pip. Offline, cfn
 # first logs that it cannot load target info from AWS, then uses target-schemas/: expected.
+# scripts/repack.py then makes it reproducible, adds bytecode and names the commit it is of.
 package: $(PACKAGE)
 
 $(PACKAGE): target-schemas/aws-ecs-taskdefinition.json requirements.txt schema.json .rpdk-config \
-		$(shell find src inputs -type f -not -path '*/__pycache__/*')
+		scripts/repack.py $(shell find src inputs -type f -not -path '*/__pycache__/*')
 	$(PIP_LEAN) $(BIN)/cfn submit --dry-run --no-docker
+	$(BIN)/python scripts/repack.py $(PACKAGE)
 
 package-report: $(PACKAGE)
 	$(BIN)/python scripts/package_report.py $(PACKAGE)

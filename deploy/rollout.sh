@@ -57,8 +57,14 @@ configure)
 org-deploy)
   need BUCKET OUS REGIONS
   [ -f "$PACKAGE" ] || die "no package at $PACKAGE: run make package"
-  digest=$(sha256sum "$PACKAGE" | cut -c1-16)
-  key="guardrails-ecs-nonrootuser/$digest/guardrails-ecs-nonrootuser.zip"
+  # The package names its version and commit (scripts/repack.py): the key does too, so one
+  # commit is one object, and a version in the registry traces back to its commit.
+  build=$(python3 -c 'import io, json, sys, zipfile
+code = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(sys.argv[1]).read("ResourceProvider.zip")))
+build = json.loads(code.read("guardrails_ecs_nonrootuser/BUILD.json"))
+print(build["version"] + "-" + build["commit"][:12])' "$PACKAGE" 2>/dev/null) ||
+    die "$PACKAGE does not name its build: make it with make package"
+  key="guardrails-ecs-nonrootuser/$build/guardrails-ecs-nonrootuser.zip"
   read -r -a regions <<< "${REGIONS//,/ }"
   parameters=(
     "ParameterKey=PackageBucket,ParameterValue=$BUCKET"

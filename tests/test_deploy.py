@@ -1,12 +1,14 @@
 """The rollout kit (deploy/): its configurations match the hook's schema, its templates say what
 the README says, and the make targets' AWS calls work against a local AWS mock (moto)."""
 
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,11 +254,43 @@ def test_targets_refuse_credentials_of_another_account(aws: dict[str, str], tmp_
     assert client(aws, "s3").list_objects_v2(Bucket="packages").get("KeyCount") == 0
 
 
+def built_package(version: str, commit: str) -> bytes:
+    """A package as scripts/repack.py leaves it, as far as the rollout reads it."""
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        build = {"version": version, "commit": commit}
+        archive.writestr("guardrails_ecs_nonrootuser/BUILD.json", json.dumps(build))
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("ResourceProvider.zip", code.getvalue())
+    return package.getvalue()
+
+
+def test_org_deploy_refuses_a_package_that_names_no_build(
+    aws: dict[str, str], tmp_path: Path
+) -> None:
+    package = tmp_path / "package.zip"
+    package.write_bytes(b"not a package")
+    result = rollout(
+        "org-deploy",
+        aws,
+        ACCOUNT=ACCOUNT,
+        REGION=REGION,
+        BUCKET="packages",
+        PACKAGE=str(package),
+        OUS="ou-ab12-34567890",
+        REGIONS=REGION,
+        MODE="audit",
+    )
+    assert result.returncode == 2
+    assert "does not name its build: make it with make package" in result.stderr
+
+
 def test_org_deploy_uploads_creates_then_updates_the_stackset(
     aws: dict[str, str], tmp_path: Path
 ) -> None:
     package = tmp_path / "package.zip"
-    package.write_bytes(b"the hook package")
+    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
     s3 = client(aws, "s3")
     s3.create_bucket(Bucket="packages", CreateBucketConfiguration={"LocationConstraint": REGION})
     settings = {
@@ -271,7 +305,8 @@ def test_org_deploy_uploads_creates_then_updates_the_stackset(
     assert first.returncode == 0, first.stderr
     assert "+ aws cloudformation create-stack-set" in first.stdout
     (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket="packages")["Contents"]]
-    assert s3.get_object(Bucket="packages", Key=key)["Body"].read() == b"the hook package"
+    assert key == "guardrails-ecs-nonrootuser/0.1.0-0123456789ab/guardrails-ecs-nonrootuser.zip"
+    assert s3.get_object(Bucket="packages", Key=key)["Body"].read() == package.read_bytes()
     cloudformation = client(aws, "cloudformation")
     stack_set = cloudformation.describe_stack_set(StackSetName="guardrails-ecs-nonrootuser")
     parameters = {

@@ -5,9 +5,13 @@ The code is imported by an interpreter that stands in for the Lambda python3.12 
 its path, so a dependency missing from the package fails these tests.
 """
 
+import importlib.util
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,12 +122,16 @@ def test_package_contains_only_the_pinned_distributions_and_the_hook(code: Path)
             # console scripts are recorded relative to site-packages ("../../bin/idna")
             recorded.add(re.sub(r"^(\.\./)+", "", line.split(",")[0]))
     assert found == pinned()
-    files = {str(path.relative_to(code)) for path in code.rglob("*") if path.is_file()}
+    files = {
+        str(path.relative_to(code))
+        for path in code.rglob("*")
+        if path.is_file() and path.parent.name != "__pycache__"  # scripts/repack.py's bytecode
+    }
     ours = {f for f in files if f.startswith("guardrails_ecs_nonrootuser/")}
     assert ours == {
         str(path.relative_to(ROOT / "src"))
         for path in (ROOT / "src" / "guardrails_ecs_nonrootuser").rglob("*.py")
-    }
+    } | {"guardrails_ecs_nonrootuser/BUILD.json"}
     assert files - ours <= recorded
     assert not any(f.endswith((".so", ".pyd", ".dylib")) for f in files)
 
@@ -131,3 +139,73 @@ def test_package_contains_only_the_pinned_distributions_and_the_hook(code: Path)
 def test_package_is_lean(code: Path) -> None:
     size = sum(path.stat().st_size for path in code.rglob("*") if path.is_file())
     assert size <= UNPACKED_BUDGET
+
+
+def test_every_module_ships_bytecode_that_stays_valid_after_unzipping(code: Path) -> None:
+    """Lambda's code directory is read-only: without bytecode, every cold start compiles."""
+    modules = [path for path in code.rglob("*.py") if "__pycache__" not in path.parts]
+    assert modules
+    for module in modules:
+        cached = module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, never checked
+
+
+def test_the_runtime_runs_the_shipped_bytecode(tmp_path: Path, code: Path) -> None:
+    task = tmp_path / "task"
+    shutil.copytree(code, task)
+    policy = task / "guardrails_ecs_nonrootuser" / "policy.py"
+    policy.write_text("raise SystemExit('the source was compiled again')\n", encoding="utf-8")
+    program = "import sys; sys.path.insert(0, '.'); import guardrails_ecs_nonrootuser.policy as p"
+    out = run_in_runtime(task, "-c", f"{program}; print(p.atoi('0'))")
+    assert out == "0\n"
+
+
+def test_the_package_names_its_version_and_commit(code: Path) -> None:
+    from guardrails_ecs_nonrootuser import __version__
+
+    build = json.loads((code / "guardrails_ecs_nonrootuser" / "BUILD.json").read_text("utf-8"))
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert (build["version"], build["commit"]) == (__version__, head.stdout.strip())
+
+
+def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
+    """The package built from the commit's files alone, as make package builds it."""
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    directory.mkdir()
+    subprocess.run(["tar", "-x"], input=archive.stdout, cwd=directory, check=True)
+    shutil.copytree(ROOT / "target-schemas", directory / "target-schemas")
+    bin_directory = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "PATH": f"{bin_directory}:{os.environ['PATH']}",
+        "PIP_NO_DEPS": "1",
+        "PIP_ONLY_BINARY": ":all:",
+        "PIP_PLATFORM": "any",
+        "PIP_PYTHON_VERSION": "3.12",
+    }
+    package = "guardrails-ecs-nonrootuser.zip"
+    for command in (
+        [str(bin_directory / "cfn"), "submit", "--dry-run", "--no-docker"],
+        [sys.executable, "scripts/repack.py", package, "--commit", commit, "--epoch", epoch],
+    ):
+        subprocess.run(command, cwd=directory, env=env, capture_output=True, check=True)
+    return (directory / "guardrails-ecs-nonrootuser.zip").read_bytes()
+
+
+def test_one_commit_builds_one_package_in_any_clone(tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip()
+
+    commit, epoch = git("rev-parse", "HEAD"), git("log", "-1", "--format=%ct")
+    first = build_from_commit(tmp_path / "one", commit, epoch)
+    second = build_from_commit(tmp_path / "two", commit, epoch)
+    assert first == second
+    if not git("status", "--porcelain", "--untracked-files=no"):  # the tree is the commit
+        assert PACKAGE.read_bytes() == first  # and so is make package's build here
