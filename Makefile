@@ -14,6 +14,8 @@ STAMP := $(VENV)/.installed
 GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonrootuser/target_models \
 	docs/README.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
 PACKAGE := guardrails-ecs-nonrootuser.zip
+# The package names the commit it is built from (scripts/repack.py): a new commit makes it stale.
+COMMIT_STAMP := .cache/commit-$(shell git rev-parse HEAD 2>/dev/null || echo none)
 # Only the pinned, pure-Python wheels of requirements.txt go into the package (see there).
 PIP_LEAN := PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12
 # Stands in for the Lambda python3.12 runtime in tests: the standard library plus boto3.
@@ -82,9 +84,12 @@ lint: $(STAMP)
 package: $(PACKAGE)
 
 $(PACKAGE): target-schemas/aws-ecs-taskdefinition.json requirements.txt schema.json .rpdk-config \
-		scripts/repack.py $(shell find src inputs -type f -not -path '*/__pycache__/*')
+		scripts/repack.py $(COMMIT_STAMP) $(shell find src inputs -type f -not -path '*/__pycache__/*')
 	$(PIP_LEAN) $(BIN)/cfn submit --dry-run --no-docker
 	$(BIN)/python scripts/repack.py $(PACKAGE)
+
+$(COMMIT_STAMP):
+	mkdir -p .cache && rm -f .cache/commit-* && touch $@
 
 package-report: $(PACKAGE)
 	$(BIN)/python scripts/package_report.py $(PACKAGE)

@@ -40,12 +40,14 @@ LAMBDA_ROOT = "/var/task"
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", type=Path)
-    parser.add_argument("--commit", help="default: git rev-parse HEAD")
+    parser.add_argument("--commit", help="default: git rev-parse HEAD (-dirty if files differ)")
     parser.add_argument(
         "--epoch", type=int, help="default: SOURCE_DATE_EPOCH, or the commit's time"
     )
     args = parser.parse_args(argv)
     commit = args.commit or _git("rev-parse", "HEAD")
+    if not args.commit and _git("status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"  # built from files the commit does not hold
     epoch = args.epoch if args.epoch is not None else _epoch()
     outer = _files(args.package.read_bytes())
     code = _with_bytecode(_files(outer[CODE]))

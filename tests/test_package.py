@@ -166,10 +166,17 @@ def test_the_package_names_its_version_and_commit(code: Path) -> None:
     from guardrails_ecs_nonrootuser import __version__
 
     build = json.loads((code / "guardrails_ecs_nonrootuser" / "BUILD.json").read_text("utf-8"))
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert (build["version"], build["commit"]) == (__version__, head.stdout.strip())
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "-dirty"  # built from files the commit does not hold
+    assert (build["version"], build["commit"]) == (__version__, commit)
 
 
 def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
