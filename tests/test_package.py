@@ -167,16 +167,15 @@ def test_the_package_names_its_version_and_commit(code: Path) -> None:
 
     build = json.loads((code / "guardrails_ecs_nonrootuser" / "BUILD.json").read_text("utf-8"))
 
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        return result.stdout.strip()
-
     commit = git("rev-parse", "HEAD")
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += "-dirty"  # built from files the commit does not hold
     assert (build["version"], build["commit"]) == (__version__, commit)
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
 
 
 def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
@@ -204,12 +203,6 @@ def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
 
 
 def test_one_commit_builds_one_package_in_any_clone(tmp_path: Path) -> None:
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
-        )
-        return result.stdout.strip()
-
     commit, epoch = git("rev-parse", "HEAD"), git("log", "-1", "--format=%ct")
     first = build_from_commit(tmp_path / "one", commit, epoch)
     second = build_from_commit(tmp_path / "two", commit, epoch)
