@@ -2,7 +2,8 @@
 
 `cfn test` invokes the hook through the Lambda Invoke API; `sam local start-lambda` would serve
 that from Docker. Here lambda_endpoint.py serves it on 127.0.0.1 from the package that
-`cfn submit --dry-run` built (build/), on the interpreter that stands in for the Lambda runtime.
+`cfn submit --dry-run` built (build/), run by Lambda's runtime interface client (awslambdaric) on
+the interpreter that stands in for the Lambda runtime.
 `cfn test` also calls AWS STS (GetSessionToken, GetCallerIdentity on a fixed public endpoint);
 moto's mock_aws serves those in this process. An audit hook refuses any connection that would
 leave the machine.

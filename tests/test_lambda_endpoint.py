@@ -1,7 +1,9 @@
 """The contract-test infrastructure's own promise: nothing it runs can reach past loopback."""
 
+import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,60 @@ def test_audit_hook_refuses_connections_off_loopback(host: str, blocked: bool) -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=HERE
     )
     assert result.stdout.strip() == ("blocked" if blocked else "refused")
+
+
+RUNTIME_PYTHON = HERE.parent / ".lambda-runtime" / "bin" / "python"
+HANDLERS = """
+import os, sys
+
+def answer(event, context):
+    return {
+        "event": event,
+        "function": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis() > 0,
+        "runtime": "awslambdaric" in sys.modules,
+        "task_root": os.environ["LAMBDA_TASK_ROOT"],
+    }
+
+def fail(event, context):
+    raise ValueError("the handler failed")
+"""
+
+
+@pytest.mark.parametrize(("handler", "failed"), [("answer", False), ("fail", True)])
+def test_the_endpoint_invokes_through_lambdas_runtime_client(
+    tmp_path: Path, handler: str, failed: bool
+) -> None:
+    (tmp_path / "functions.py").write_text(HANDLERS, encoding="utf-8")
+    command = [str(RUNTIME_PYTHON), "-I", str(HERE / "lambda_endpoint.py"), "serve", "--port", "0"]
+    command += ["--code", str(tmp_path), "--entrypoint", f"functions.{handler}"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            ready, url = server.stdout.readline().split()
+            request = urllib.request.Request(
+                f"{url}/2015-03-31/functions/TypeFunction/invocations",
+                data=json.dumps({"n": 1}).encode(),
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                error = response.headers.get("X-Amz-Function-Error")
+                body = json.loads(response.read())
+        finally:
+            server.terminate()
+    assert ready == "ready"
+    if failed:
+        assert (error, body["errorType"], body["errorMessage"]) == (
+            "Unhandled",
+            "ValueError",
+            "the handler failed",
+        )
+    else:
+        assert error is None
+        assert body == {
+            "event": {"n": 1},
+            "function": "TypeFunction",
+            "remaining_ms": True,
+            "runtime": True,
+            "task_root": str(tmp_path),
+        }
