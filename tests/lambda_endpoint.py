@@ -11,11 +11,14 @@ for the runtime and its response (or its error, Lambda's "Unhandled" function er
     python lambda_endpoint.py serve --code DIR --entrypoint module.attribute [--port 0]
                                   prints "ready <url>" once the runtime has loaded the handler
 
+``served`` runs it and yields the URL; ``invoke`` calls the Invoke API there.
+
 Runs on the interpreter that stands in for the Lambda python3.12 runtime (.lambda-runtime/).
 Both processes refuse any outbound connection that is not to the loopback interface.
 """
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import os
@@ -25,7 +28,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -170,6 +175,34 @@ def serve(code_dirs: list[str], entrypoint: str, function_name: str, port: int) 
             raise SystemExit("the Lambda runtime ended before it asked for an invocation")
     print(f"ready http://{address}", flush=True)
     runtime.wait()
+
+
+@contextlib.contextmanager
+def served(
+    python: str, code_dirs: list[str], entrypoint: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """This stand-in serving ``entrypoint`` on ``python``, on a free loopback port; its URL."""
+    command = [python, "-I", __file__, "serve", "--port", "0", "--entrypoint", entrypoint]
+    for directory in code_dirs:
+        command += ["--code", directory]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as server:
+        try:
+            assert server.stdout is not None
+            ready = server.stdout.readline().split()
+            if ready[:1] != ["ready"]:
+                raise SystemExit(f"the local Lambda endpoint did not start: {ready}")
+            yield ready[1]
+        finally:
+            server.terminate()
+
+
+def invoke(url: str, event: Any, function_name: str = "TypeFunction") -> tuple[Any, str | None]:
+    """The function's answer to ``event`` through the Invoke API, and its function error."""
+    request = urllib.request.Request(
+        url + INVOKE_PATH.format(function_name), data=json.dumps(event).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        return json.loads(response.read()), response.headers.get("X-Amz-Function-Error")
 
 
 def main() -> None:

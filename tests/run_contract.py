@@ -17,14 +17,11 @@ import argparse
 import collections
 import json
 import os
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from lambda_endpoint import allow_loopback_only
+from lambda_endpoint import allow_loopback_only, served
 from moto import mock_aws
 from rpdk.core import cli
 
@@ -38,24 +35,6 @@ REGION = "us-east-1"
 # exactly the FAILED-expecting ones, once per set.
 SUCCESS_EXPECTING = {"contract_pre_create_success", "contract_pre_update_success"}
 FAILED_EXPECTING = {"contract_pre_create_failed", "contract_pre_update_failed"}
-
-
-@contextmanager
-def lambda_endpoint(code_dirs: list[Path], entrypoint: str) -> Iterator[str]:
-    """Serve the Lambda Invoke API for ``entrypoint`` on a free loopback port; yield its URL."""
-    command = [str(RUNTIME_PYTHON), "-I", str(HERE / "lambda_endpoint.py"), "serve"]
-    command += ["--port", "0", "--entrypoint", entrypoint]
-    for directory in code_dirs:
-        command += ["--code", str(directory)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
-        try:
-            assert server.stdout is not None
-            ready = server.stdout.readline().split()
-            if ready[:1] != ["ready"]:
-                raise SystemExit(f"the local Lambda endpoint did not start: {ready}")
-            yield ready[1]
-        finally:
-            server.terminate()
 
 
 def run_cfn_test(endpoint: str, report: Path) -> int:
@@ -102,7 +81,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.jsonl"
         report.touch()
-        with lambda_endpoint(code_dirs, entrypoint) as endpoint:
+        with served(str(RUNTIME_PYTHON), [str(d) for d in code_dirs], entrypoint) as endpoint:
             status = run_cfn_test(endpoint, report)
         counts = outcomes(report)
     summary = ", ".join(f"{test} {outcome}: {n}" for (test, outcome), n in sorted(counts.items()))

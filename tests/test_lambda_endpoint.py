@@ -1,12 +1,11 @@
 """The contract-test infrastructure's own promise: nothing it runs can reach past loopback."""
 
-import json
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
+from lambda_endpoint import invoke, served
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,23 +60,8 @@ def test_the_endpoint_invokes_through_lambdas_runtime_client(
     tmp_path: Path, handler: str, failed: bool
 ) -> None:
     (tmp_path / "functions.py").write_text(HANDLERS, encoding="utf-8")
-    command = [str(RUNTIME_PYTHON), "-I", str(HERE / "lambda_endpoint.py"), "serve", "--port", "0"]
-    command += ["--code", str(tmp_path), "--entrypoint", f"functions.{handler}"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
-        try:
-            assert server.stdout is not None
-            ready, url = server.stdout.readline().split()
-            request = urllib.request.Request(
-                f"{url}/2015-03-31/functions/TypeFunction/invocations",
-                data=json.dumps({"n": 1}).encode(),
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:
-                error = response.headers.get("X-Amz-Function-Error")
-                body = json.loads(response.read())
-        finally:
-            server.terminate()
-    assert ready == "ready"
+    with served(str(RUNTIME_PYTHON), [str(tmp_path)], f"functions.{handler}") as url:
+        body, error = invoke(url, {"n": 1})
     if failed:
         assert (error, body["errorType"], body["errorMessage"]) == (
             "Unhandled",

@@ -149,20 +149,20 @@ def test_a_log_delivery_that_outlasts_the_budget_is_left_behind(
     root_logging: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whatever the clients do: past the budget the answer is the decision."""
+    expected = the_decision()
     monkeypatch.setattr(handlers, "BUDGET", 1.0)
     release = threading.Event()
-    library = handlers._HOOK.__call__
 
     def stuck(event: Any, context: Any) -> Any:
-        release.wait(30)
-        return library(event, context)
+        release.wait(30)  # then answers nothing anyone reads, touching nothing
+        return {}
 
     monkeypatch.setattr(handlers, "_HOOK", _Stuck(stuck))
     started = time.monotonic()
     response = dict(handlers.hook(logged_event(), None))
     release.set()
     assert time.monotonic() - started < 2
-    assert response == {**the_decision()}
+    assert response == expected
 
 
 class _Stuck:
@@ -199,3 +199,18 @@ def test_the_library_gets_only_the_credentials_it_uses(
     response = dict(handlers.hook(event, None))
     assert response["errorCode"] == "NonCompliant"
     assert len(made) == sessions  # the caller's credentials never make a session
+
+
+def test_a_request_the_library_itself_cannot_read_keeps_its_answer(
+    root_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback decides only requests the library could read: otherwise its answer stands
+    (the same as without log delivery), and the hook never raises."""
+    internal = {"hookStatus": "FAILED", "errorCode": "InternalFailure", "message": ""}
+    monkeypatch.setattr(handlers, "_HOOK", _Stuck(lambda event, context: internal))
+
+    def unreadable(event: Any) -> Any:
+        raise ValueError("the library cannot read it")
+
+    monkeypatch.setattr(handlers, "_without_library", unreadable)
+    assert dict(handlers.hook(logged_event(), None)) == internal

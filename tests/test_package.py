@@ -17,13 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import lambda_endpoint
 import pytest
 from hook_event import hook_event, task_definition
+from lambda_endpoint import served
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "guardrails-ecs-nonrootuser.zip"
 RUNTIME_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
-ENDPOINT = Path(__file__).resolve().parent / "lambda_endpoint.py"
 ENTRYPOINT = json.loads((ROOT / ".rpdk-config").read_text(encoding="utf-8"))["entrypoint"]
 UNPACKED_BUDGET = 3_000_000
 """Bytes the unpacked Lambda code may take; the default build took about 28 MB."""
@@ -64,9 +65,12 @@ def run_in_runtime(code: Path, *args: str, stdin: str = "") -> str:
 
 
 def invoke(code: Path, *events: dict[str, Any]) -> list[dict[str, Any]]:
-    args = [str(ENDPOINT), "invoke", "--code", str(code), "--entrypoint", ENTRYPOINT]
-    output = run_in_runtime(code, *args, stdin="".join(json.dumps(e) + "\n" for e in events))
-    return [json.loads(line) for line in output.splitlines()]
+    """The answers of the packaged entrypoint, run by Lambda's runtime client (awslambdaric)."""
+    environment = {"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    with served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url:
+        answers = [lambda_endpoint.invoke(url, event) for event in events]
+    assert all(error is None for _, error in answers)
+    return [answer for answer, _ in answers]
 
 
 def test_runtime_stand_in_lacks_the_package_dependencies(code: Path) -> None:

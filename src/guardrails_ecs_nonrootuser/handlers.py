@@ -140,7 +140,15 @@ def _beside_log_delivery(
     worker.join(max(0.0, started + BUDGET - time.monotonic()))
     if answers and answers[0].get("errorCode") != HandlerErrorCode.InternalFailure.value:
         return answers[0]
-    return _without_library(event)
+    try:
+        return _without_library(event)
+    except Exception:  # the library failed on the request itself, not on log delivery
+        if answers:
+            return answers[0]
+        refusal = HookProgressEvent.failed(
+            HandlerErrorCode.InvalidRequest, "Invalid request: it could not be decided in time."
+        )
+        return refusal._serialize()
 
 
 def _without_library(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
