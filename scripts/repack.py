@@ -23,6 +23,7 @@ import argparse
 import compileall
 import io
 import json
+import os
 import py_compile
 import re
 import subprocess
@@ -62,8 +63,6 @@ def _git(*args: str) -> str:
 
 
 def _epoch() -> int:
-    import os
-
     given = os.environ.get("SOURCE_DATE_EPOCH")
     return int(given) if given else int(_git("log", "-1", "--format=%ct"))
 

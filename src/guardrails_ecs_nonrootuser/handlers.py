@@ -23,7 +23,6 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import cloudformation_cli_python_lib.hook as _library
-from boto3.session import Session  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from cloudformation_cli_python_lib.boto3_proxy import SessionProxy
 from cloudformation_cli_python_lib.hook import Hook
@@ -80,19 +79,16 @@ _HOOK = Hook(TYPE_NAME, TypeConfigurationModel)
 test_entrypoint = _HOOK.test_entrypoint
 
 
+_library_session = _library._get_boto_session  # type: ignore[attr-defined]
+
+
 def _bounded_session(credentials: Any, region: str | None = None) -> SessionProxy | None:
-    """The library's own session factory, with clients that give up quickly (it offers no
-    setting for the clients it makes for log delivery and metrics)."""
-    if not credentials:
-        return None
-    session = Session(
-        aws_access_key_id=credentials.accessKeyId,
-        aws_secret_access_key=credentials.secretAccessKey,
-        aws_session_token=credentials.sessionToken,
-        region_name=region,
-    )
-    proxy = SessionProxy(session)
-    proxy.client = lambda *args, **kwargs: session.client(*args, config=_BOUNDED, **kwargs)
+    """The library's own session, with clients that give up quickly (it offers no setting for
+    the clients it makes for log delivery and metrics)."""
+    proxy: SessionProxy | None = _library_session(credentials, region)
+    if proxy is not None:
+        session = proxy.session
+        proxy.client = lambda *args, **kwargs: session.client(*args, config=_BOUNDED, **kwargs)
     return proxy
 
 

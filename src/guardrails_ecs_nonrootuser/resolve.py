@@ -474,17 +474,18 @@ def _split(argument: Any, context: Context) -> Any:
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:
-    default = argument[3] if isinstance(argument, list) and len(argument) == 4 else None
-    if isinstance(default, dict) and list(default) == ["DefaultValue"]:  # LanguageExtensions
-        argument = argument[:3]
+    fallback: list[Any] = []  # AWS::LanguageExtensions' fourth argument, {DefaultValue: value}
+    last = argument[-1] if isinstance(argument, list) and len(argument) == 4 else None
+    if isinstance(last, dict) and list(last) == ["DefaultValue"]:
+        argument, fallback = argument[:3], [last["DefaultValue"]]
     keys = _arguments("Fn::FindInMap", argument, 3, context)
     if isinstance(keys, Unresolved):
         return keys
     found: Any = context.mappings
     for key in keys:
         if not isinstance(found, dict) or not isinstance(key, str) or key not in found:
-            if isinstance(default, dict) and "DefaultValue" in default:
-                return resolve(default["DefaultValue"], context)
+            if fallback:
+                return resolve(fallback[0], context)
             return _invalid("Fn::FindInMap keys not found in Mappings")
         found = found[key]
     if isinstance(found, str) or (
@@ -507,11 +508,12 @@ def for_each(
     problems: list[tuple[Loop, Unresolved]] = []
 
     def expand(loop: Loop, bindings: dict[str, str]) -> None:
-        identifier = substitute(loop.identifier, bindings, context)
-        collection = resolve(substitute(loop.collection, bindings, context), context)
         if loop.problem:
             problems.append((loop, _invalid(loop.problem)))
-        elif not isinstance(identifier, str) or not identifier:
+            return
+        identifier = substitute(loop.identifier, bindings, context)
+        collection = resolve(substitute(loop.collection, bindings, context), context)
+        if not isinstance(identifier, str) or not identifier:
             problems.append((loop, _invalid("its identifier is not a name")))
         elif isinstance(collection, Unresolved):
             problems.append((loop, collection))

@@ -177,23 +177,21 @@ def check_template(
     for logical_id, task_definition in {**template.task_definitions, **generated}.items():
         checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
-        if task_definition.problem:
-            checker.problem(
-                INVALID_TASK_DEFINITION,
-                "error",
-                f"Cannot verify: {task_definition.problem}, and YAML loaders differ on which "
-                "one counts. Fix: write each key once.",
-            )
-            reports.append(checker.report())
-            continue
         try:
-            for site in checker.sites(task_definition.properties, guards, context):
-                checker.decide(site, conditions, readings)
-            reports.append(checker.report())
-        except ResolutionBudgetError as error:
+            if task_definition.problem:
+                checker.problem(
+                    INVALID_TASK_DEFINITION,
+                    "error",
+                    f"Cannot verify: {task_definition.problem}, and YAML loaders differ on "
+                    "which one counts. Fix: write each key once.",
+                )
+            else:
+                for site in checker.sites(task_definition.properties, guards, context):
+                    checker.decide(site, conditions, readings)
+        except ResolutionBudgetError as error:  # what was decided before it is set aside
             checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
             checker.problem(UNRESOLVED_VALUE, "error", f"Cannot verify: {error}.")
-            reports.append(checker.report())
+        reports.append(checker.report())
     return tuple(reports), tuple(findings)
 
 
