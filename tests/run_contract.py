@@ -4,6 +4,9 @@
 that from Docker. Here lambda_endpoint.py serves it on 127.0.0.1 from the package that
 `cfn submit --dry-run` built (build/), run by Lambda's runtime interface client (awslambdaric) on
 the interpreter that stands in for the Lambda runtime.
+`cfn test` sends every target its schema names as a RESOURCE target with a model from inputs/:
+it runs in a scratch copy of the project whose schema names only AWS::ECS::TaskDefinition (the
+stack and change-set targets are exercised through the same entrypoint by tests/test_stack.py).
 `cfn test` also calls AWS STS (GetSessionToken, GetCallerIdentity on a fixed public endpoint);
 moto's mock_aws serves those in this process. An audit hook refuses any connection that would
 leave the machine.
@@ -30,11 +33,26 @@ ROOT = HERE.parent
 RUNTIME_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
 TYPE_CONFIGURATION = ROOT / "inputs" / "type-configuration.json"
 ENTRYPOINT = json.loads((ROOT / ".rpdk-config").read_text(encoding="utf-8"))["entrypoint"]
+SCHEMA = "guardrails-ecs-nonrootuser.json"
 REGION = "us-east-1"
 # Contract tests that expect SUCCESS and FAILED for each input set; a permissive hook must fail
 # exactly the FAILED-expecting ones, once per set.
 SUCCESS_EXPECTING = {"contract_pre_create_success", "contract_pre_update_success"}
 FAILED_EXPECTING = {"contract_pre_create_failed", "contract_pre_update_failed"}
+
+
+def resource_targets_project(scratch: Path) -> Path:
+    """A copy of the project whose schema's handlers name resource targets only."""
+    project = scratch / "project"
+    project.mkdir()
+    (project / ".rpdk-config").write_bytes((ROOT / ".rpdk-config").read_bytes())
+    for shared in ("inputs", "target-schemas"):
+        (project / shared).symlink_to(ROOT / shared)
+    schema = json.loads((ROOT / SCHEMA).read_text(encoding="utf-8"))
+    for handler in schema["handlers"].values():
+        handler["targetNames"] = [t for t in handler["targetNames"] if t.startswith("AWS::")]
+    (project / SCHEMA).write_text(json.dumps(schema, indent=4), encoding="utf-8")
+    return project
 
 
 def run_cfn_test(endpoint: str, report: Path) -> int:
@@ -73,12 +91,12 @@ def main() -> int:
     parser.add_argument("--code", type=Path, default=ROOT / "build", help="built package")
     args = parser.parse_args()
     sys.addaudithook(allow_loopback_only)
-    os.chdir(ROOT)
     sets = len({path.name.split("_")[1] for path in (ROOT / "inputs").glob("inputs_*.json")})
     code_dirs, entrypoint = [args.code], ENTRYPOINT
     if args.permissive:
         code_dirs, entrypoint = [HERE, args.code], "permissive_hook.hook"
     with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(resource_targets_project(Path(scratch)))
         report = Path(scratch) / "report.jsonl"
         report.touch()
         with served(str(RUNTIME_PYTHON), [str(d) for d in code_dirs], entrypoint) as endpoint:

@@ -24,11 +24,14 @@ def test_schema_file_the_cli_reads_is_a_link_to_schema_json() -> None:
     assert link.resolve() == (ROOT / "schema.json").resolve()
 
 
-def test_schema_targets_task_definition_create_and_update_only_with_no_permissions() -> None:
+def test_schema_targets_task_definitions_stacks_and_change_sets_with_no_permissions() -> None:
     assert SCHEMA["typeName"] == handlers.TYPE_NAME
     assert SCHEMA["handlers"] == {
-        point: {"targetNames": [handlers.TARGET_TYPE], "permissions": []}
-        for point in ("preCreate", "preUpdate")
+        "preCreate": {
+            "targetNames": [handlers.TARGET_TYPE, "STACK", "CHANGE_SET"],
+            "permissions": [],
+        },
+        "preUpdate": {"targetNames": [handlers.TARGET_TYPE, "STACK"], "permissions": []},
     }
 
 

@@ -40,7 +40,7 @@ from cloudformation_cli_python_lib.interface import (
 )
 from cloudformation_cli_python_lib.utils import HookInvocationRequest
 
-from . import remote
+from . import remote, stack
 from .models import TypeConfigurationModel
 from .policy import (
     ConfigError,
@@ -52,6 +52,7 @@ from .policy import (
     quote,
 )
 from .remote import PayloadError
+from .resolve import shown
 
 LOG = logging.getLogger(__name__)
 
@@ -272,6 +273,8 @@ def decide(
         )
     except ConfigError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidTypeConfiguration, str(error))
+    if context.targetType in _TEMPLATE_TARGETS:
+        return _decide_template(context, settings, quiet)
     target = context.targetName
     if target != TARGET_TYPE:
         shown = quote(target) if isinstance(target, str) else "another target"
@@ -308,6 +311,58 @@ def decide(
         errorCode=None if report.compliant else HandlerErrorCode.NonCompliant,
         message=report.message(),
         annotations=[_annotation(result) for result in report.results[:MAX_ANNOTATIONS]],
+    )
+
+
+_TEMPLATE_TARGETS = {"STACK": stack.check_stack, "CHANGE_SET": stack.check_change_set}
+
+
+def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> ProgressEvent:
+    """The decision on a stack's template or a change set (``stack``)."""
+    payload = context.targetModel
+    if not isinstance(payload, Mapping):
+        return ProgressEvent.failed(
+            HandlerErrorCode.InvalidRequest, "The request carries no payload object."
+        )
+    try:
+        outcome = _TEMPLATE_TARGETS[str(context.targetType)](payload, settings)
+    except stack.PayloadShapeError as error:
+        return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, f"Invalid request: {error}.")
+    if not quiet:
+        with contextlib.suppress(Exception):
+            LOG.info(
+                "Checked a %s: %d failed, %d unverified",
+                context.targetType,
+                sum(item.status == stack.FAIL for item in outcome.items),
+                sum(item.status == stack.UNVERIFIED for item in outcome.items),
+            )
+    items = outcome.items
+    annotations = [_item_annotation(item) for item in items[:MAX_ANNOTATIONS]]
+    if len(items) > MAX_ANNOTATIONS:
+        annotations[-1] = HookAnnotation(
+            annotationName="NonRootUser more",
+            status=HookAnnotationStatus.SKIPPED,
+            statusMessage=f"{len(items) - MAX_ANNOTATIONS + 1} more findings are not shown.",
+        )
+    return ProgressEvent(
+        status=OperationStatus.FAILED if outcome.failed else OperationStatus.SUCCESS,
+        errorCode=HandlerErrorCode.NonCompliant if outcome.failed else None,
+        message=outcome.message,
+        annotations=annotations,
+    )
+
+
+def _item_annotation(item: stack.Item) -> HookAnnotation:
+    failed = item.status == stack.FAIL
+    found, _, fix = item.message.rpartition(" Fix: ")
+    where = f" line {item.line}" if item.line else ""
+    return HookAnnotation(
+        annotationName=f"NonRootUser {shown(item.logical_id)}{where}",
+        status=HookAnnotationStatus.FAILED if failed else HookAnnotationStatus.SKIPPED,
+        statusMessage=item.describe(),
+        remediationMessage=fix if found else None,
+        remediationLink=DECISION_TABLE_URL,
+        severityLevel=HookAnnotationSeverityLevel.HIGH if failed else None,
     )
 
 

@@ -492,11 +492,11 @@ class Report(NamedTuple):
     def message(self, limit: int = MESSAGE_LIMIT) -> str:
         """The one-line answer, at most ``limit`` characters."""
         if self.compliant:
-            return _fit(self._success_parts(), "skipped container", limit)
+            return fit(self._success_parts(), "skipped container", limit)
         failures = self.failures
         noun = "container" if len(self.results) == 1 else "containers"
         head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}."
-        return _fit([head, *(r.describe() for r in failures)], "violation", limit)
+        return fit([head, *(r.describe() for r in failures)], "violation", limit)
 
     def _success_parts(self) -> list[str]:
         if not self.results:
@@ -512,7 +512,7 @@ class Report(NamedTuple):
         return [head, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
 
 
-def _fit(parts: list[str], noun: str, limit: int) -> str:
+def fit(parts: list[str], noun: str, limit: int) -> str:
     """Join ``parts`` with spaces; if that is over ``limit``, keep the first parts that fit
     and say how many more there are (cutting the first part itself only as a last resort)."""
     text = " ".join(parts)

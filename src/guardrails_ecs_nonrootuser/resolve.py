@@ -13,7 +13,8 @@ deployed with any parameter values.
 ``resolve`` then evaluates what a template alone determines:
 
 - ``Ref`` to a parameter: the value given on the command line, else the parameter's ``Default``
-  (a list for ``List<...>`` and ``CommaDelimitedList`` types). ``AWS::SSM::Parameter::Value<...>``
+  (a list for ``List<...>`` and ``CommaDelimitedList`` types) unless the context is for a
+  deployment whose values are unknown (``defaults`` unset). ``AWS::SSM::Parameter::Value<...>``
   parameters are resolved from SSM at deploy time and stay unresolved. ``Ref: AWS::NoValue``
   removes the property or list item; other pseudo parameters resolve only when given.
 - ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` (with the
@@ -36,7 +37,9 @@ is written again with ``${Identifier}`` and ``&{Identifier}`` (the item without 
 non-alphanumeric characters) replaced in every key and text, and ``Ref: Identifier`` by the item.
 
 Anything else becomes ``Unresolved``, carrying the reason, never a guess: known only at deploy
-time (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no value;
+time (``Fn::GetAtt``, ``Fn::ImportValue``, a ``Ref`` to a resource, a parameter with no value,
+a text holding a dynamic reference such as ``{{resolve:ssm:name}}`` or a change set's
+``{{changeSet:KNOWN_AFTER_APPLY}}``;
 ``parameter`` names the one ``--parameter`` can give), or ``invalid``: a function CloudFormation
 would refuse or fail (malformed, ``Fn::Select`` out of range, ``Fn::FindInMap`` keys not in
 ``Mappings``).
@@ -79,6 +82,9 @@ PSEUDO_PARAMETERS = frozenset(
 """The pseudo parameters a value can be given for on the command line."""
 
 _SUB_VARIABLE = r"\$\{([^}]*)\}"
+_DEPLOY_TIME = re.compile(r"\{\{(resolve|changeSet):")
+"""A dynamic reference, which CloudFormation replaces at deploy time, or the placeholder a
+change set shows for a value known only when it is executed."""
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit also takes superscripts
 _NAME = re.compile(r"[A-Za-z0-9:._-]{1,255}")
 
@@ -179,6 +185,9 @@ class Context(NamedTuple):
     """Shared by every resolution of one template (``check_template`` gives each its own)."""
     numbers: bool = False
     """Read unquoted integers as YAML 1.1 loaders read them (``0x0`` as ``0``)."""
+    defaults: bool = True
+    """A parameter's ``Default`` stands for its value (not when the deployment's parameter
+    values are unknown, as in the template CloudFormation sends the hook)."""
 
     def read(self, value: Any) -> Any:
         """``value`` (a text or a list of them) with its unquoted integers read as YAML 1.1
@@ -203,6 +212,10 @@ class Context(NamedTuple):
         elif isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
             return Unresolved(
                 f"parameter {shown(name)} is read from SSM at deploy time", parameter=name
+            )
+        elif declared is not None and not self.defaults:
+            return Unresolved(
+                f"parameter {shown(name)} gets its value at deploy time", parameter=name
             )
         elif isinstance(declared, dict) and declared.get("Default") is not None:
             value = self.read(declared["Default"])
@@ -357,12 +370,12 @@ def resolve(value: Any, context: Context) -> Any:
         return [item for item in items if item is not NO_VALUE]
     context.budget.spend()
     if not isinstance(value, dict):
-        return context.read(value) if context.numbers else value
+        return _known_now(context.read(value) if context.numbers else value)
     if len(value) == 1:
         ((name, argument),) = value.items()
         function = _FUNCTIONS.get(name)
         if function is not None:
-            return function(argument, context)
+            return _known_now(function(argument, context))
         if name.startswith("Fn::"):
             return Unresolved(f"{shown(name)} is evaluated at deploy time")
     macro = next((key for key in value if key.startswith(_MACROS)), None)
@@ -370,6 +383,14 @@ def resolve(value: Any, context: Context) -> Any:
         return Unresolved(f"{shown(macro)} is applied by a transform at deploy time")
     resolved = {key: resolve(item, context) for key, item in value.items()}
     return {key: item for key, item in resolved.items() if item is not NO_VALUE}
+
+
+def _known_now(value: Any) -> Any:
+    """``value``, unless it is a text CloudFormation completes at deploy time."""
+    if isinstance(value, str) and _DEPLOY_TIME.search(value):
+        kind = "a dynamic reference" if "{{resolve:" in value else "a change set placeholder"
+        return Unresolved(f"it holds {kind}, replaced at deploy time")
+    return value
 
 
 def _ref(argument: Any, context: Context) -> Any:

@@ -11,6 +11,10 @@ lead there.
 
 What a template cannot tell (a ``User`` from ``Fn::GetAtt``, a parameter with no value) is
 reported as ``unresolved-value``: an error unless unresolved values are only to be warned about.
+Checked ``certain_only`` (the hook's stack and change-set targets, which see the template but
+not the parameter values it is deployed with), a container fails only when every deployment of
+the template would fail it: parameters have no value, Defaults included, and a verdict that
+depends on conditions, or on how a YAML loader reads an unquoted integer, is unresolved.
 What CloudFormation would refuse (a malformed function, ``Fn::FindInMap`` keys that do not
 exist) and what is beyond the check's limits are errors either way. Never a silent pass.
 """
@@ -74,6 +78,8 @@ class Options(NamedTuple):
     settings: Settings = Settings()
     parameters: Mapping[str, str] | None = None
     warn_unresolved: bool = False
+    certain_only: bool = False
+    """Fail only what every deployment of the template fails; parameter values are unknown."""
 
 
 class Finding(NamedTuple):
@@ -167,7 +173,13 @@ def check_template(
 ) -> tuple[tuple[TaskDefinitionReport, ...], tuple[Finding, ...]]:
     """The reports on a template's task definitions (those its ``Fn::ForEach`` loops write
     too), and the findings about the template as a whole."""
-    context = Context(template.parameters, template.mappings, options.parameters or {}, Budget())
+    context = Context(
+        template.parameters,
+        template.mappings,
+        options.parameters or {},
+        Budget(),
+        defaults=not options.certain_only,
+    )
     conditions = Conditions(template.conditions, context)
     readings = (context, context._replace(numbers=True)) if template.numbers else (context,)
     generated, problems = for_each(template.loops, context, template.task_definitions)
@@ -236,7 +248,7 @@ def _loop_problem(loop: Loop, problem: Unresolved, options: Options) -> Finding:
         rule, level, fix = INVALID_TASK_DEFINITION, "error", "correct the loop"
     else:
         fix = (
-            _fix(problem)
+            _fix(problem, options)
             if problem.parameter is not None
             else "write the collection as a list, or check the processed template"
         )
@@ -324,7 +336,7 @@ class _TaskDefinitionCheck:
             self.problem(
                 UNRESOLVED_VALUE,
                 self.unresolved_level,
-                f"Cannot verify: {place}: {value.reason}. Fix: {_fix(value)}.",
+                f"Cannot verify: {place}: {value.reason}. Fix: {_fix(value, self.options)}.",
             )
         elif isinstance(value, Unresolved):
             self.problem(INVALID_TASK_DEFINITION, "error", f"{place}: {value.reason}.")
@@ -389,8 +401,10 @@ class _TaskDefinitionCheck:
             )
             return
         outcomes: list[tuple[_Outcome, dict[str, bool], Context]] = []
+        absent = False
         for case in cases:
             if any(case[name] != value for name, value in site.guards):
+                absent = True
                 continue
             taken = dict(site.guards)
             chosen, platform = choose(container, case, taken), choose(site.platform, case, taken)
@@ -402,6 +416,9 @@ class _TaskDefinitionCheck:
         if not outcomes:
             return  # its conditions contradict each other: never deployed
         worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
+        uncertain = absent or any(outcome.verdict != "FAIL" for outcome, _, _ in outcomes)
+        if worst.verdict == "FAIL" and uncertain and self.options.certain_only:
+            worst = _unless_certain(worst, self.unresolved_level)
         if all(outcome.key == worst.key for outcome, _, _ in outcomes):
             self.add(site, worst, _when(site.guards))
             return
@@ -463,7 +480,7 @@ class _TaskDefinitionCheck:
             lambda when: (
                 f"Cannot verify: {label}{when}: the verdict differs between Linux and "
                 f"Windows, and RuntimePlatform cannot be resolved: {unknown.reason}. "
-                f"Fix: {_fix(unknown)}."
+                f"Fix: {_fix(unknown, self.options)}."
             ),
         )
 
@@ -509,7 +526,8 @@ class _TaskDefinitionCheck:
                 UNRESOLVED_VALUE,
                 self.unresolved_level,
                 lambda when: (
-                    f"Cannot verify: {result.label}{when} User: {user.reason}. Fix: {_fix(user)}."
+                    f"Cannot verify: {result.label}{when} User: {user.reason}. "
+                    f"Fix: {_fix(user, self.options)}."
                 ),
                 note,
             )
@@ -525,6 +543,22 @@ class _TaskDefinitionCheck:
                 )
 
         return _Outcome("FAIL", name, finding.rule.value, "error", render, note)
+
+
+def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
+    """A failure that only some deployments of the template have, as unresolved."""
+    render = outcome.render
+    assert render is not None
+    return outcome._replace(
+        verdict="UNRESOLVED",
+        rule=UNRESOLVED_VALUE,
+        level=level,
+        render=lambda when: (
+            f"Cannot verify: {render(when)} Whether a deployment has this value depends on "
+            "its parameter values or on how the template is loaded: the hook decides it on the "
+            "task definition CloudFormation creates."
+        ),
+    )
 
 
 def _unknown(platform: Any) -> Unresolved | None:
@@ -578,7 +612,9 @@ def _when(taken: Guards) -> str:
     )
 
 
-def _fix(value: Unresolved) -> str:
+def _fix(value: Unresolved, options: Options) -> str:
+    if options.certain_only:
+        return "none here; the hook decides it on the task definition CloudFormation creates"
     if value.parameter is not None:
         return f"give its value with --parameter {shown(value.parameter)}=VALUE, or use a literal"
     return (

@@ -1,0 +1,276 @@
+"""Decide a whole template, or a change set's task definitions, before anything is provisioned.
+
+CloudFormation invokes the hook's STACK target when a stack is created or updated, and its
+CHANGE_SET target when a change set is created. Neither comes with a target model: the request
+names a payload (read by ``remote``) that holds
+
+- for a stack, ``template``: the template as submitted, JSON or YAML text with its intrinsic
+  functions unresolved (and ``previousTemplate``, not used: what is deployed is ``template``);
+- for a change set, ``template`` and ``changedResources``, one entry per resource the change set
+  changes: ``action`` (CREATE, UPDATE, DELETE), ``logicalResourceId``, ``resourceType``,
+  ``lineNumber`` and ``beforeContext``/``afterContext``, the resource as JSON text, its
+  parameters resolved, its scalars as strings, with or without a ``Properties`` wrapper.
+
+The Java plugin's model of the same payload spells it ``Template``, ``PreviousTemplate`` and
+``ChangedResources`` with ``LogicalResourceId``, ``ResourceType``, ``LineNumber``, ``Action``,
+``ResourceProperties`` and ``PreviousResourceProperties``; both spellings are read (and, as in
+that plugin's test data, ``logicalId`` and ``typeName``). A template may come as text or as an
+already parsed object.
+
+Both are decided by ``scan``, the reader and resolver of the ``ecs-nonroot`` command, with the
+same policy, ``certain_only``: a container fails only when every deployment of the template
+fails it. The parameter values a stack is deployed with are not in the payload, so a value that
+depends on them (or on ``Fn::GetAtt``, ``Fn::ImportValue``, SSM, a dynamic reference, a
+transform, a value a change set knows only when executed) is unverified: reported, never a
+failure, and decided by the resource-level check when CloudFormation creates the task
+definition with its values resolved. A change set's task definitions are decided from their
+``afterContext`` (the values the change set deploys), or where a change has none that can be
+read, from the template; deletions and other resource types are not checked.
+
+A template that holds no task definition (no ``AWS::ECS::TaskDefinition`` written in it, no
+escape that could spell one, no transform) is answered without reading it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from .loader import TASK_DEFINITION
+from .policy import MESSAGE_LIMIT, Settings, fit
+from .resolve import shown
+from .scan import Finding, Options, TaskDefinitionReport, check_file
+
+FAIL = "FAIL"
+UNVERIFIED = "UNVERIFIED"
+
+_TEMPLATE_KEYS = ("template", "Template")
+_CHANGES_KEYS = ("changedResources", "ChangedResources")
+_LOGICAL_ID_KEYS = ("logicalResourceId", "LogicalResourceId", "logicalId")
+_TYPE_KEYS = ("resourceType", "ResourceType", "typeName")
+_ACTION_KEYS = ("action", "Action")
+_LINE_KEYS = ("lineNumber", "LineNumber")
+_AFTER_KEYS = ("afterContext", "ResourceProperties")
+_NOT_DEPLOYED = frozenset({"DELETE", "REMOVE"})
+_LEFT_TO_RESOURCE_CHECK = "the hook decides it when CloudFormation creates the task definition"
+
+
+class PayloadShapeError(ValueError):
+    """The payload is not what CloudFormation sends for the target (never quotes it)."""
+
+
+class Item(NamedTuple):
+    """One offending or unverified container, or a finding about a task definition or the
+    template, where it is written."""
+
+    status: str
+    """FAIL or UNVERIFIED."""
+    logical_id: str
+    line: int | None
+    message: str
+
+    def describe(self) -> str:
+        where = f"{shown(self.logical_id)}" + (f" (line {self.line})" if self.line else "")
+        return f"{where}: {self.message}"
+
+
+class Outcome(NamedTuple):
+    """The answer for one stack or change set."""
+
+    failed: bool
+    message: str
+    items: tuple[Item, ...] = ()
+
+
+def check_stack(payload: Mapping[str, Any], settings: Settings) -> Outcome:
+    """Decide every task definition of the template a stack is created or updated with."""
+    text, lines = _template(payload)
+    if text is None:
+        raise PayloadShapeError("the stack payload holds no template")
+    if not _may_hold_task_definitions(text):
+        return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
+    return _summary(_check(text, settings, lines), "task definition")
+
+
+def check_change_set(payload: Mapping[str, Any], settings: Settings) -> Outcome:
+    """Decide the task definitions a change set creates or updates."""
+    changes = _first(payload, _CHANGES_KEYS)
+    if changes is None:
+        changes = []
+    if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
+        raise PayloadShapeError("the change set's changedResources is not a list of objects")
+    contexts: dict[str, Any] = {}
+    lines: dict[str, int | None] = {}
+    from_template: list[str] = []
+    for change in changes:
+        if _first(change, _TYPE_KEYS) != TASK_DEFINITION:
+            continue
+        action = _first(change, _ACTION_KEYS)
+        if isinstance(action, str) and action.upper() in _NOT_DEPLOYED:
+            continue
+        logical_id = _first(change, _LOGICAL_ID_KEYS)
+        if not isinstance(logical_id, str) or not logical_id:
+            raise PayloadShapeError("a changed task definition has no logicalResourceId")
+        line = _first(change, _LINE_KEYS)
+        lines[logical_id] = line if type(line) is int and line > 0 else None
+        properties = _properties(_first(change, _AFTER_KEYS))
+        if properties is None:
+            from_template.append(logical_id)
+        else:
+            contexts[logical_id] = properties
+    if not lines:
+        return Outcome(False, f"The change set changes no {TASK_DEFINITION}: nothing to check.")
+    reports: list[_Checked] = []
+    if contexts:
+        resources = {
+            logical_id: {"Type": TASK_DEFINITION, "Properties": properties}
+            for logical_id, properties in contexts.items()
+        }
+        checked = _check(json.dumps({"Resources": resources}), settings, lines=False)
+        reports.extend(_placed(checked, lines))
+    if from_template:
+        reports.extend(_from_template(payload, settings, from_template))
+    return _summary(reports, "changed task definition")
+
+
+class _Checked(NamedTuple):
+    """A task definition's report, or an item about the template as a whole."""
+
+    report: TaskDefinitionReport | None = None
+    item: Item | None = None
+    lines: bool = True
+    """Whether the report's lines are those of the template as written."""
+
+
+def _check(text: str, settings: Settings, lines: bool) -> list[_Checked]:
+    options = Options(settings, warn_unresolved=True, certain_only=True)
+    report = check_file("template", text.encode("utf-8", "surrogatepass"), options)
+    if report.status == "error":
+        problem = f"The template cannot be checked here ({report.note}); {_LEFT_TO_RESOURCE_CHECK}."
+        return [_Checked(item=Item(UNVERIFIED, "Template", None, problem))]
+    if report.status == "skipped":
+        return []
+    checked = [_Checked(item=_item(finding, UNVERIFIED, lines)) for finding in report.findings]
+    checked += [_Checked(td, lines=lines) for td in report.task_definitions]
+    return checked
+
+
+def _placed(checked: list[_Checked], lines: dict[str, int | None]) -> Iterator[_Checked]:
+    """Reports on change contexts, placed at the line the change set gives."""
+    for entry in checked:
+        if entry.report is not None:
+            line = lines.get(entry.report.logical_id)
+            yield entry._replace(report=entry.report._replace(line=line or 0), lines=False)
+        else:
+            yield entry
+
+
+def _from_template(
+    payload: Mapping[str, Any], settings: Settings, logical_ids: list[str]
+) -> Iterator[_Checked]:
+    """The template's reports on changed task definitions whose context cannot be read."""
+    text, lines = _template(payload)
+    checked = _check(text, settings, lines) if text is not None else []
+    found = {e.report.logical_id: e for e in checked if e.report is not None}
+    for logical_id in logical_ids:
+        if logical_id in found:
+            yield found[logical_id]
+        else:
+            problem = (
+                "The change carries no afterContext that can be read, and the template does not "
+                f"show this task definition; {_LEFT_TO_RESOURCE_CHECK}."
+            )
+            yield _Checked(item=Item(UNVERIFIED, logical_id, None, problem))
+    yield from (entry for entry in checked if entry.item is not None)
+
+
+def _summary(checked: list[_Checked], noun: str) -> Outcome:
+    items: list[Item] = [entry.item for entry in checked if entry.item is not None]
+    reports = [entry for entry in checked if entry.report is not None]
+    containers = failing = 0
+    offending: set[str] = set()
+    for entry in reports:
+        report = entry.report
+        assert report is not None
+        errors = {(f.container, f.line, f.column): f for f in report.findings if f.level != "note"}
+        for container in report.containers:
+            containers += 1
+            finding = errors.get((container.position, container.line, container.column))
+            if container.verdict == FAIL:
+                failing += 1
+                offending.add(report.logical_id)
+            if finding is not None and container.verdict in (FAIL, "UNRESOLVED"):
+                status = FAIL if container.verdict == FAIL else UNVERIFIED
+                items.append(_item(finding, status, entry.lines, report.line or None))
+        items += [
+            _item(f, UNVERIFIED, entry.lines, report.line or None)
+            for f in report.findings
+            if f.container is None and f.level != "note"
+        ]
+    items.sort(key=lambda item: item.status != FAIL)  # offenders first, in written order
+    unverified = sum(item.status == UNVERIFIED for item in items)
+    plural = "" if len(reports) == 1 else "s"
+    if failing:
+        head = (
+            f"{failing} of {containers} containers, in {len(offending)} of {len(reports)} "
+            f"{noun}{plural}, can run as root."
+        )
+        offenders = [item.describe() for item in items if item.status == FAIL]
+        return Outcome(True, fit([head, *offenders], "violation", MESSAGE_LIMIT), tuple(items))
+    if not reports and not items:
+        return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
+    head = f"Checked {containers} containers in {len(reports)} {noun}{plural}: none can run as root"
+    if unverified:
+        head += (
+            f" in every deployment of this template; {unverified} cannot be decided before "
+            "deployment (see the annotations) and are decided as CloudFormation creates each "
+            "task definition."
+        )
+    else:
+        head += "."
+    return Outcome(False, head, tuple(items))
+
+
+def _item(finding: Finding, status: str, lines: bool, fallback: int | None = None) -> Item:
+    line = finding.line if lines else fallback
+    return Item(status, finding.logical_id, line or None, finding.message)
+
+
+def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The template's text, and whether its lines are the template's as written."""
+    template = _first(payload, _TEMPLATE_KEYS)
+    if template is None:
+        return None, False
+    if isinstance(template, str):
+        return template, True
+    if isinstance(template, Mapping):
+        return json.dumps(template, indent=1), False
+    raise PayloadShapeError("the payload's template is neither text nor an object")
+
+
+def _may_hold_task_definitions(text: str) -> bool:
+    """False only when no task definition can be written in ``text``: the type is not written
+    out, no escape could spell it, and no transform could add one."""
+    return TASK_DEFINITION in text or "\\" in text or "Transform" in text
+
+
+def _properties(context: object) -> Mapping[str, Any] | None:
+    """A change's resource properties: its context parsed when it is JSON text, without a
+    ``Properties`` wrapper (no task definition property has that name); None if unreadable."""
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(context, Mapping):
+        return None
+    wrapped = context.get("Properties")
+    if isinstance(wrapped, Mapping):
+        return wrapped
+    return context if context else None
+
+
+def _first(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of ``keys`` that ``mapping`` has (the payload's spellings)."""
+    return next((mapping[key] for key in keys if mapping.get(key) is not None), None)
