@@ -16,8 +16,9 @@ GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonroot
 PACKAGE := guardrails-ecs-nonrootuser.zip
 # The package names the commit it is built from (scripts/repack.py): a new commit makes it stale.
 COMMIT_STAMP := .cache/commit-$(shell git rev-parse HEAD 2>/dev/null || echo none)
-# Only the pinned, pure-Python wheels of requirements.txt go into the package (see there).
-PIP_LEAN := PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12
+# Only the pinned wheels of requirements.txt go into the package (see there).
+PIP_LEAN := PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM="any manylinux2014_x86_64" \
+	PIP_PYTHON_VERSION=3.12
 # Stands in for the Lambda python3.12 runtime in tests: the standard library plus boto3.
 RUNTIME := .lambda-runtime
 # The official SARIF 2.1.0 JSON schema (rtm.5), as shipped in Microsoft's @microsoft/jest-sarif.

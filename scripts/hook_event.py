@@ -60,3 +60,27 @@ def task_definition(*users: Any, windows: bool = False) -> dict[str, Any]:
     if windows:
         properties["RuntimePlatform"] = {"OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}
     return properties
+
+
+def template_event(
+    target_type: str, payload: str, configuration: Any = None, *, update: bool = False
+) -> dict[str, Any]:
+    """An invocation event for a STACK or CHANGE_SET target, whose payload (the template, and a
+    change set's changed resources) is at the presigned URL ``payload``."""
+    event = hook_event(
+        None,
+        configuration,
+        invocation_point="UPDATE_PRE_PROVISION" if update else "CREATE_PRE_PROVISION",
+        target=target_type,
+    )
+    stack_id = event["stackId"]
+    change_set = stack_id.replace(":stack/demo/", ":changeSet/demo-change/")
+    event["requestData"].update(
+        targetType=target_type,
+        targetLogicalId=change_set if target_type == "CHANGE_SET" else "demo",
+        targetModel=None,
+        payload=payload,
+    )
+    if target_type == "CHANGE_SET":
+        event["changeSetId"] = change_set
+    return event

@@ -5,9 +5,11 @@ them, so two builds of one commit differ, and every rollout from a fresh checkou
 a new hook version. Lambda's code directory is read-only, so modules shipped without bytecode
 are compiled again at every cold start. This rewrites the package in place:
 
-- the Lambda code (ResourceProvider.zip) gains bytecode for every module, compiled by this
-  interpreter (python3.12, the runtime's) in unchecked-hash mode, which stays valid whatever the
-  files' timestamps after unzipping, with the file names Lambda reports (/var/task/...); and
+- the Lambda code (ResourceProvider.zip) loses compiled extension modules (PyYAML's libyaml
+  binding, see requirements.txt), so it runs on either Lambda architecture, and gains bytecode
+  for every module, compiled by this interpreter (python3.12, the runtime's) in unchecked-hash
+  mode, which stays valid whatever the files' timestamps after unzipping, with the file names
+  Lambda reports (/var/task/...); and
   ``guardrails_ecs_nonrootuser/BUILD.json`` with the version and the commit it was built from;
 - both zips list their entries in name order, every entry dated SOURCE_DATE_EPOCH (the commit's
   time when unset), with fixed permissions and compression.
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         commit += "-dirty"  # built from files the commit does not hold
     epoch = args.epoch if args.epoch is not None else _epoch()
     outer = _files(args.package.read_bytes())
-    code = _with_bytecode(_files(outer[CODE]))
+    code = _with_bytecode(_portable(_files(outer[CODE])))
     code[f"{PACKAGE_DIRECTORY}/BUILD.json"] = _build(code, commit, epoch)
     outer[CODE] = _zip(code, epoch)
     args.package.write_bytes(_zip(outer, epoch))
@@ -75,6 +77,15 @@ def _files(data: bytes) -> dict[str, bytes]:
             for entry in archive.infolist()
             if not entry.is_dir()
         }
+
+
+def _portable(files: dict[str, bytes]) -> dict[str, bytes]:
+    """``files`` without native code (extension modules, and PyYAML's shim that imports one)."""
+    return {
+        name: data
+        for name, data in files.items()
+        if not name.endswith(".so") and not name.startswith("_yaml/")
+    }
 
 
 def _with_bytecode(files: dict[str, bytes]) -> dict[str, bytes]:

@@ -3,12 +3,10 @@ real TLS server on 127.0.0.1 whose certificate is trusted as production trusts o
 here ``SSL_CERT_FILE``), within its deadline, and without the URL, its host or its signature
 ever appearing in the answer, on stdout or stderr, or in any log record."""
 
-import http.server
 import json
 import logging
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 import trustme
 from hook_event import hook_event, task_definition
+from tls_server import Quiet, tls_server
 
 from guardrails_ecs_nonrootuser import handlers, remote
 
@@ -31,13 +30,10 @@ SHORT = 3.0
 """The deadline the slow cases run with; one case runs with the real one."""
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(Quiet):
     attempts: dict[str, int] = {}  # noqa: RUF012 - shared by the server's threads on purpose
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """The server stays quiet: only the hook's output is inspected."""
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         try:
             self.serve()
         except (ConnectionError, ssl.SSLError):  # the hook stopped reading, as it should
@@ -77,33 +73,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.answer(200, {"not-json": b"<html>", "list": b"[1, 2]"}[name])
 
-    def answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away is no error of the server's."""
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """An HTTPS server on 127.0.0.1, and the CA bundle that trusts it."""
-    authority = trustme.CA()
-    bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(bundle))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    authority.issue_cert("127.0.0.1").configure_cert(context)
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_port}", bundle
-    httpd.shutdown()
+    ca_dir = tmp_path_factory.mktemp("ca")
+    with tls_server(_Handler, ca_dir) as base:
+        yield base, ca_dir / "ca.pem"
 
 
 @pytest.fixture

@@ -10,17 +10,19 @@ library's CloudWatch Logs handler and metrics, called in line) runs with bounded
 beside the decision, so an unreachable or silent CloudWatch never changes the verdict or holds
 it past ``BUDGET``. The handlers read the type configuration and
 the target's properties, ask ``policy`` for the decision and turn the report into a
-ProgressEvent with one annotation per container. Nothing here logs the request, its credentials
-or any property value.
+ProgressEvent with one annotation per container. A STACK or CHANGE_SET target (routed on
+``targetType``) is decided by ``stack`` from its payload, with one annotation per offending or
+unverified container. Nothing here logs the request, its credentials or any property value.
 """
 
 import contextlib
+import contextvars
 import json
 import logging
 import threading
 import time
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cloudformation_cli_python_lib.hook as _library
 from botocore.config import Config  # type: ignore[import-untyped]
@@ -40,7 +42,7 @@ from cloudformation_cli_python_lib.interface import (
 )
 from cloudformation_cli_python_lib.utils import HookInvocationRequest
 
-from . import remote, stack
+from . import remote
 from .models import TypeConfigurationModel
 from .policy import (
     ConfigError,
@@ -52,7 +54,9 @@ from .policy import (
     quote,
 )
 from .remote import PayloadError
-from .resolve import shown
+
+if TYPE_CHECKING:
+    from .stack import Item
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +77,9 @@ _ANNOTATION_STATUS = {
 
 BUDGET = 25.0
 """Seconds from the event's arrival to the answer: CloudFormation waits 30."""
+TEMPLATE_BUDGET = 20.0
+"""Seconds from the event's arrival after which resolving a template's values stops."""
+_ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived")
 _BOUNDED = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
 """The library's CloudWatch clients: one try, a few seconds at most."""
 
@@ -100,6 +107,15 @@ def hook(event: object, context: object) -> MutableMapping[str, Any]:
     """The Lambda entrypoint (``.rpdk-config``): the library's, behind a check of the event,
     with a remote payload read here (``remote``) so the library never fetches it."""
     started = time.monotonic()
+    arrival = _ARRIVED.set(started)
+    try:
+        return _answer(event, context, started)
+    finally:
+        _ARRIVED.reset(arrival)
+
+
+def _answer(event: object, context: object, started: float) -> MutableMapping[str, Any]:
+    """The answer to one event that arrived at ``started``."""
     problem = event_problem(event)
     if not problem and isinstance(event, MutableMapping):
         try:
@@ -132,7 +148,10 @@ def _beside_log_delivery(
     """The library's answer with its log delivery, if it comes within the budget and log
     delivery did not fail it (InternalFailure); else the same decision without the library."""
     answers: list[MutableMapping[str, Any]] = []
-    worker = threading.Thread(target=lambda: answers.append(_HOOK(event, context)), daemon=True)
+    state = contextvars.copy_context()
+    worker = threading.Thread(
+        target=lambda: answers.append(state.run(_HOOK, event, context)), daemon=True
+    )
     worker.start()
     worker.join(max(0.0, started + BUDGET - time.monotonic()))
     if answers and answers[0].get("errorCode") != HandlerErrorCode.InternalFailure.value:
@@ -314,18 +333,24 @@ def decide(
     )
 
 
-_TEMPLATE_TARGETS = {"STACK": stack.check_stack, "CHANGE_SET": stack.check_change_set}
+_TEMPLATE_TARGETS = ("STACK", "CHANGE_SET")
 
 
 def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> ProgressEvent:
     """The decision on a stack's template or a change set (``stack``)."""
+    # Imported here: the template reader (PyYAML) would add to every cold start, and a
+    # resource-level invocation never uses it.
+    from . import stack
+
     payload = context.targetModel
     if not isinstance(payload, Mapping):
         return ProgressEvent.failed(
             HandlerErrorCode.InvalidRequest, "The request carries no payload object."
         )
     try:
-        outcome = _TEMPLATE_TARGETS[str(context.targetType)](payload, settings)
+        check = stack.check_stack if context.targetType == "STACK" else stack.check_change_set
+        deadline = _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET
+        outcome = check(payload, settings, deadline)
     except stack.PayloadShapeError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, f"Invalid request: {error}.")
     if not quiet:
@@ -333,8 +358,8 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
             LOG.info(
                 "Checked a %s: %d failed, %d unverified",
                 context.targetType,
-                sum(item.status == stack.FAIL for item in outcome.items),
-                sum(item.status == stack.UNVERIFIED for item in outcome.items),
+                sum(item.failed for item in outcome.items),
+                sum(not item.failed for item in outcome.items),
             )
     items = outcome.items
     annotations = [_item_annotation(item) for item in items[:MAX_ANNOTATIONS]]
@@ -352,12 +377,11 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
     )
 
 
-def _item_annotation(item: stack.Item) -> HookAnnotation:
-    failed = item.status == stack.FAIL
+def _item_annotation(item: "Item") -> HookAnnotation:
+    failed = item.failed
     found, _, fix = item.message.rpartition(" Fix: ")
-    where = f" line {item.line}" if item.line else ""
     return HookAnnotation(
-        annotationName=f"NonRootUser {shown(item.logical_id)}{where}",
+        annotationName=f"NonRootUser {item.place}",
         status=HookAnnotationStatus.FAILED if failed else HookAnnotationStatus.SKIPPED,
         statusMessage=item.describe(),
         remediationMessage=fix if found else None,

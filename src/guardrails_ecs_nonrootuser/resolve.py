@@ -51,6 +51,7 @@ import itertools
 import json
 import re
 import sys
+import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -161,17 +162,21 @@ class ResolutionBudgetError(ValueError):
 
 
 class Budget:
-    """The steps left for resolving one template's values."""
+    """The steps left for resolving one template's values, and the time (``time.monotonic``)
+    by which it must be done, if any."""
 
-    __slots__ = ("left",)
+    __slots__ = ("deadline", "left")
 
-    def __init__(self, steps: int = MAX_STEPS) -> None:
+    def __init__(self, steps: int = MAX_STEPS, deadline: float | None = None) -> None:
         self.left = steps
+        self.deadline = deadline
 
     def spend(self) -> None:
         self.left -= 1
         if self.left < 0:
             raise ResolutionBudgetError(f"resolving its values takes more than {MAX_STEPS:,} steps")
+        if self.deadline is not None and self.left % 1024 == 0 and time.monotonic() > self.deadline:
+            raise ResolutionBudgetError("resolving its values takes longer than the time left")
 
 
 class Context(NamedTuple):

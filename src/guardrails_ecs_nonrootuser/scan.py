@@ -14,7 +14,8 @@ reported as ``unresolved-value``: an error unless unresolved values are only to 
 Checked ``certain_only`` (the hook's stack and change-set targets, which see the template but
 not the parameter values it is deployed with), a container fails only when every deployment of
 the template would fail it: parameters have no value, Defaults included, and a verdict that
-depends on conditions, or on how a YAML loader reads an unquoted integer, is unresolved.
+depends on conditions (whether the container exists, or which value it gets) is unresolved.
+How a YAML loader may read an unquoted integer is decided as the command decides it.
 What CloudFormation would refuse (a malformed function, ``Fn::FindInMap`` keys that do not
 exist) and what is beyond the check's limits are errors either way. Never a silent pass.
 """
@@ -80,6 +81,8 @@ class Options(NamedTuple):
     warn_unresolved: bool = False
     certain_only: bool = False
     """Fail only what every deployment of the template fails; parameter values are unknown."""
+    deadline: float | None = None
+    """When (``time.monotonic``) resolving a template's values must stop, if ever."""
 
 
 class Finding(NamedTuple):
@@ -177,7 +180,7 @@ def check_template(
         template.parameters,
         template.mappings,
         options.parameters or {},
-        Budget(),
+        Budget(deadline=options.deadline),
         defaults=not options.certain_only,
     )
     conditions = Conditions(template.conditions, context)
@@ -416,7 +419,8 @@ class _TaskDefinitionCheck:
         if not outcomes:
             return  # its conditions contradict each other: never deployed
         worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
-        uncertain = absent or any(outcome.verdict != "FAIL" for outcome, _, _ in outcomes)
+        failing_cases = {id(case) for outcome, case, _ in outcomes if outcome.verdict == "FAIL"}
+        uncertain = absent or len(failing_cases) < len({id(case) for _, case, _ in outcomes})
         if worst.verdict == "FAIL" and uncertain and self.options.certain_only:
             worst = _unless_certain(worst, self.unresolved_level)
         if all(outcome.key == worst.key for outcome, _, _ in outcomes):
@@ -555,8 +559,8 @@ def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
         level=level,
         render=lambda when: (
             f"Cannot verify: {render(when)} Whether a deployment has this value depends on "
-            "its parameter values or on how the template is loaded: the hook decides it on the "
-            "task definition CloudFormation creates."
+            "conditions, which depend on its parameter values: the hook decides it on the task "
+            "definition CloudFormation creates."
         ),
     )
 

@@ -28,7 +28,9 @@ definition with its values resolved. A change set's task definitions are decided
 read, from the template; deletions and other resource types are not checked.
 
 A template that holds no task definition (no ``AWS::ECS::TaskDefinition`` written in it, no
-escape that could spell one, no transform) is answered without reading it.
+escape that could spell one, no transform) is answered without reading it. One larger than
+CloudFormation accepts (``MAX_TEMPLATE_BYTES``) is not read, and resolving values stops at the
+``deadline`` the caller gives: either leaves the template to the resource-level check.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from .policy import MESSAGE_LIMIT, Settings, fit
 from .resolve import shown
 from .scan import Finding, Options, TaskDefinitionReport, check_file
 
+MAX_TEMPLATE_BYTES = 1_048_576
+"""The largest template CloudFormation takes (1 MB, from S3)."""
 FAIL = "FAIL"
 UNVERIFIED = "UNVERIFIED"
 
@@ -69,10 +73,20 @@ class Item(NamedTuple):
     logical_id: str
     line: int | None
     message: str
+    container: int | None = None
+    """The container's index in its task definition's list, when the item is about one."""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAIL
+
+    @property
+    def place(self) -> str:
+        """The logical id, escaped when it is not an ordinary name, and the line."""
+        return shown(self.logical_id) + (f" line {self.line}" if self.line else "")
 
     def describe(self) -> str:
-        where = f"{shown(self.logical_id)}" + (f" (line {self.line})" if self.line else "")
-        return f"{where}: {self.message}"
+        return f"{self.place}: {self.message}"
 
 
 class Outcome(NamedTuple):
@@ -83,17 +97,21 @@ class Outcome(NamedTuple):
     items: tuple[Item, ...] = ()
 
 
-def check_stack(payload: Mapping[str, Any], settings: Settings) -> Outcome:
+def check_stack(
+    payload: Mapping[str, Any], settings: Settings, deadline: float | None = None
+) -> Outcome:
     """Decide every task definition of the template a stack is created or updated with."""
     text, lines = _template(payload)
     if text is None:
         raise PayloadShapeError("the stack payload holds no template")
     if not _may_hold_task_definitions(text):
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
-    return _summary(_check(text, settings, lines), "task definition")
+    return _summary(_check(text, settings, lines, deadline), "task definition")
 
 
-def check_change_set(payload: Mapping[str, Any], settings: Settings) -> Outcome:
+def check_change_set(
+    payload: Mapping[str, Any], settings: Settings, deadline: float | None = None
+) -> Outcome:
     """Decide the task definitions a change set creates or updates."""
     changes = _first(payload, _CHANGES_KEYS)
     if changes is None:
@@ -127,10 +145,10 @@ def check_change_set(payload: Mapping[str, Any], settings: Settings) -> Outcome:
             logical_id: {"Type": TASK_DEFINITION, "Properties": properties}
             for logical_id, properties in contexts.items()
         }
-        checked = _check(json.dumps({"Resources": resources}), settings, lines=False)
+        checked = _check(json.dumps({"Resources": resources}), settings, False, deadline)
         reports.extend(_placed(checked, lines))
     if from_template:
-        reports.extend(_from_template(payload, settings, from_template))
+        reports.extend(_from_template(payload, settings, from_template, deadline))
     return _summary(reports, "changed task definition")
 
 
@@ -143,16 +161,26 @@ class _Checked(NamedTuple):
     """Whether the report's lines are those of the template as written."""
 
 
-def _check(text: str, settings: Settings, lines: bool) -> list[_Checked]:
-    options = Options(settings, warn_unresolved=True, certain_only=True)
-    report = check_file("template", text.encode("utf-8", "surrogatepass"), options)
+def _check(text: str, settings: Settings, lines: bool, deadline: float | None) -> list[_Checked]:
+    options = Options(settings, warn_unresolved=True, certain_only=True, deadline=deadline)
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_TEMPLATE_BYTES:
+        problem = (
+            f"The template is larger than CloudFormation accepts ({len(data):,} bytes); "
+            f"{_LEFT_TO_RESOURCE_CHECK}."
+        )
+        return [_Checked(item=Item(UNVERIFIED, "Template", None, problem))]
+    report = check_file("template", data, options)
     if report.status == "error":
         problem = f"The template cannot be checked here ({report.note}); {_LEFT_TO_RESOURCE_CHECK}."
         return [_Checked(item=Item(UNVERIFIED, "Template", None, problem))]
     if report.status == "skipped":
         return []
     checked = [_Checked(item=_item(finding, UNVERIFIED, lines)) for finding in report.findings]
-    checked += [_Checked(td, lines=lines) for td in report.task_definitions]
+    checked += [
+        _Checked(td if lines else td._replace(line=0), lines=lines)
+        for td in report.task_definitions
+    ]
     return checked
 
 
@@ -167,11 +195,11 @@ def _placed(checked: list[_Checked], lines: dict[str, int | None]) -> Iterator[_
 
 
 def _from_template(
-    payload: Mapping[str, Any], settings: Settings, logical_ids: list[str]
+    payload: Mapping[str, Any], settings: Settings, logical_ids: list[str], deadline: float | None
 ) -> Iterator[_Checked]:
     """The template's reports on changed task definitions whose context cannot be read."""
     text, lines = _template(payload)
-    checked = _check(text, settings, lines) if text is not None else []
+    checked = _check(text, settings, lines, deadline) if text is not None else []
     found = {e.report.logical_id: e for e in checked if e.report is not None}
     for logical_id in logical_ids:
         if logical_id in found:
@@ -234,7 +262,7 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
 
 def _item(finding: Finding, status: str, lines: bool, fallback: int | None = None) -> Item:
     line = finding.line if lines else fallback
-    return Item(status, finding.logical_id, line or None, finding.message)
+    return Item(status, finding.logical_id, line or None, finding.message, finding.container)
 
 
 def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
@@ -245,7 +273,7 @@ def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
     if isinstance(template, str):
         return template, True
     if isinstance(template, Mapping):
-        return json.dumps(template, indent=1), False
+        return json.dumps(template), False
     raise PayloadShapeError("the payload's template is neither text nor an object")
 
 

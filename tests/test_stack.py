@@ -1,0 +1,631 @@
+"""The stack and change-set targets: the payload CloudFormation sends (``stack``), in both its
+spellings, decided by the command's reader and the same policy; through the hook's entrypoint,
+in this interpreter and as packaged, with payloads served over TLS on 127.0.0.1.
+
+Payload facts (the hooks user guide's stack and change-set input; the Java plugin's
+StackHookTargetModel and its tests, aws-cloudformation/cloudformation-cli-java-plugin 36e4e41):
+``template``/``previousTemplate`` (``Template``/``PreviousTemplate``/``ResolvedTemplate``), and
+``changedResources`` with ``action``, ``logicalResourceId``, ``resourceType``, ``lineNumber``,
+``beforeContext``/``afterContext`` (``ChangedResources`` with ``LogicalResourceId``,
+``ResourceType``, ``LineNumber``, ``Action``, ``ResourceProperties``,
+``PreviousResourceProperties``), contexts being JSON text.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hook_event import template_event
+from tls_server import Store, tls_server
+
+from guardrails_ecs_nonrootuser import handlers, loader, stack
+from guardrails_ecs_nonrootuser.policy import MESSAGE_LIMIT, Settings
+from guardrails_ecs_nonrootuser.scan import Options, check_file, check_template
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
+ENTRYPOINT = json.loads((ROOT / ".rpdk-config").read_text(encoding="utf-8"))["entrypoint"]
+TEMPLATE_FIXTURES = sorted(
+    [
+        *(p for p in (ROOT / "tests" / "fixtures" / "templates").rglob("*.*") if p.is_file()),
+        *(ROOT / "tests" / "fixtures" / "hostile").glob("*.*"),
+        *(ROOT / "examples").glob("*.yaml"),
+    ]
+)
+SETTINGS = Settings()
+PURE_PARSER_REFUSES = {"yaml-forms.yaml"}
+"""Fixtures PyYAML's pure-Python parser refuses and libyaml reads: a tab after a key's colon."""
+
+MIXED = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  WorkerUser:
+    Type: String
+    Default: "0"
+  Env:
+    Type: String
+    AllowedValues: [prod, dev]
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  Always: !Equals [same, same]
+Resources:
+  FailLiteral:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: "0"
+        - Name: ok
+          Image: registry.example/app:1
+          User: "1000:1000"
+  FailUnderLiteralCondition:
+    Type: AWS::ECS::TaskDefinition
+    Condition: Always
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: !If [Always, "0:0", "1000"]
+  UnverifiedParameter:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: worker
+          Image: registry.example/worker:1
+          User: !Ref WorkerUser
+  UnverifiedCondition:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: !If [IsProd, "1000", "0"]
+  UnverifiedExistence:
+    Type: AWS::ECS::TaskDefinition
+    Condition: IsProd
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: root
+  UnverifiedDynamicReference:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: "{{resolve:ssm:/app/user}}"
+  UnverifiedAttribute:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: !GetAtt Users.Uid
+  Pass:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: "1000:1000"
+"""
+
+
+def places(outcome: stack.Outcome, status: str) -> set[tuple[str, int | None]]:
+    return {(item.logical_id, item.container) for item in outcome.items if item.status == status}
+
+
+def change(
+    logical_id: str, after: Any, action: str = "CREATE", pascal: bool = False, line: int = 7
+) -> dict[str, Any]:
+    """A changedResources entry, in the user guide's spelling or the Java plugin's."""
+    if pascal:
+        return {
+            "LogicalResourceId": logical_id,
+            "ResourceType": "AWS::ECS::TaskDefinition",
+            "Action": action,
+            "LineNumber": line,
+            "ResourceProperties": after,
+        }
+    return {
+        "logicalResourceId": logical_id,
+        "resourceType": "AWS::ECS::TaskDefinition",
+        "action": action,
+        "lineNumber": line,
+        "beforeContext": None,
+        "afterContext": after,
+    }
+
+
+def containers(*users: str) -> dict[str, Any]:
+    return {
+        "ContainerDefinitions": [
+            {"Name": f"app{index}", "Image": "registry.example/app:1", "User": user}
+            for index, user in enumerate(users)
+        ]
+    }
+
+
+# --- the stack target -------------------------------------------------------------------------
+
+
+def test_stack_fails_only_what_every_deployment_fails_leaving_the_rest_to_resource_check() -> None:
+    outcome = stack.check_stack({"template": MIXED}, SETTINGS)
+    assert outcome.failed
+    assert places(outcome, stack.FAIL) == {("FailLiteral", 0), ("FailUnderLiteralCondition", 0)}
+    assert places(outcome, stack.UNVERIFIED) == {
+        ("UnverifiedParameter", 0),
+        ("UnverifiedCondition", 0),
+        ("UnverifiedExistence", 0),
+        ("UnverifiedDynamicReference", 0),
+        ("UnverifiedAttribute", 0),
+    }
+    assert outcome.message.startswith("2 of 9 containers, in 2 of 8 task definitions, can run")
+    lines = {item.logical_id: item.line for item in outcome.items}
+    assert lines["FailLiteral"] == MIXED.splitlines().index('          User: "0"') + 1
+    unverified = [item for item in outcome.items if item.status == stack.UNVERIFIED]
+    assert all("the hook decides it" in item.message for item in unverified)
+
+
+def test_stack_spellings_agree() -> None:
+    assert stack.check_stack({"Template": MIXED}, SETTINGS) == stack.check_stack(
+        {"template": MIXED, "previousTemplate": "{}"}, SETTINGS
+    )
+
+
+def test_stack_template_as_an_object_is_decided_without_its_lines() -> None:
+    template = {
+        "Resources": {"T": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("0")}}
+    }
+    outcome = stack.check_stack({"Template": template}, SETTINGS)
+    assert outcome.failed
+    assert [(item.logical_id, item.line) for item in outcome.items] == [("T", None)]
+
+
+def test_stack_command_fails_what_the_stack_leaves_to_the_resource_check() -> None:
+    """The command decides with Defaults (WorkerUser "0") and both outcomes of each condition."""
+    report = check_file("mixed.yaml", MIXED.encode(), Options())
+    failing = {
+        (td.logical_id, c.position)
+        for td in report.task_definitions
+        for c in td.containers
+        if c.verdict == "FAIL"
+    }
+    assert failing == {
+        ("FailLiteral", 0),
+        ("FailUnderLiteralCondition", 0),
+        ("UnverifiedParameter", 0),
+        ("UnverifiedCondition", 0),
+        ("UnverifiedExistence", 0),
+    }
+
+
+def test_stack_without_task_definitions_is_answered_without_reading_it() -> None:
+    unreadable = "Resources: {Bucket: {Type: AWS::S3::Bucket}\n  : [\n"
+    outcome = stack.check_stack({"template": unreadable}, SETTINGS)
+    assert outcome == stack.Outcome(
+        False, "No AWS::ECS::TaskDefinition in the template: nothing to check."
+    )
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        pytest.param('"AWS::ECS::Task\\u0044efinition"', id="yaml-unicode-escape"),
+        pytest.param('"AWS::ECS::Task\\x44efinition"', id="yaml-hex-escape"),
+        pytest.param('"AWS::ECS::Task\\\n    Definition"', id="yaml-escaped-line-break"),
+    ],
+)
+def test_stack_type_spelled_with_escapes_is_still_read(spelled: str) -> None:
+    template = f"Resources:\n  T:\n    Type: {spelled}\n    Properties:\n" + (
+        "      ContainerDefinitions: [{Name: app, Image: i, User: '0'}]\n"
+    )
+    assert yaml.safe_load(template)["Resources"]["T"]["Type"] == "AWS::ECS::TaskDefinition"
+    outcome = stack.check_stack({"template": template}, SETTINGS)
+    assert outcome.failed
+    assert places(outcome, stack.FAIL) == {("T", 0)}
+
+
+def test_stack_transform_and_unreadable_template_are_unverified_never_failed() -> None:
+    transformed = (
+        "Transform: [AWS::Include]\n"
+        + MIXED.split("Resources:\n", maxsplit=1)[0]
+        + (
+            "Resources:\n  Pass:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            "      ContainerDefinitions: [{Name: a, Image: i, User: '1000'}]\n"
+        )
+    )
+    outcome = stack.check_stack({"template": transformed}, SETTINGS)
+    assert not outcome.failed
+    assert [item.logical_id for item in outcome.items] == ["Transform"]
+    duplicated = MIXED + "Resources: {}\n"
+    outcome = stack.check_stack({"template": duplicated}, SETTINGS)
+    assert not outcome.failed
+    assert outcome.items[0].status == stack.UNVERIFIED
+    assert outcome.items[0].message.startswith("The template cannot be checked here (cannot read:")
+
+
+def test_stack_message_names_offenders_as_fit_and_counts_the_rest() -> None:
+    resources = {
+        f"Task{index:03}": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": containers("0", "1000"),
+        }
+        for index in range(60)
+    }
+    outcome = stack.check_stack({"template": json.dumps({"Resources": resources})}, SETTINGS)
+    assert len(outcome.message) <= MESSAGE_LIMIT
+    assert outcome.message.startswith("60 of 120 containers, in 60 of 60 task definitions")
+    assert outcome.message.endswith("more violations.")
+    assert len(places(outcome, stack.FAIL)) == 60
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        pytest.param({}, "the stack payload holds no template", id="no-template"),
+        pytest.param(
+            {"template": 7}, "the payload's template is neither text nor an object", id="number"
+        ),
+    ],
+)
+def test_stack_payload_of_the_wrong_shape_is_refused(payload: dict[str, Any], problem: str) -> None:
+    with pytest.raises(stack.PayloadShapeError, match=f"^{problem}$"):
+        stack.check_stack(payload, SETTINGS)
+
+
+# --- the change-set target ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pascal", [False, True], ids=["user-guide", "java-plugin"])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda p: json.dumps({"Properties": p}), id="json-with-properties"),
+        pytest.param(json.dumps, id="json-bare"),
+        pytest.param(lambda p: {"Properties": p}, id="object"),
+    ],
+)
+def test_change_set_decides_created_and_updated_task_definitions(pascal: bool, wrap: Any) -> None:
+    payload = {
+        ("ChangedResources" if pascal else "changedResources"): [
+            change("Created", wrap(containers("0", "1000")), "CREATE", pascal, line=5),
+            change("Updated", wrap(containers("1000:0")), "UPDATE", pascal, line=20),
+            change("Modified", wrap(containers("1000")), "Modify", pascal),
+            change("Deleted", wrap(containers("0")), "DELETE", pascal),
+            change("Removed", wrap(containers("0")), "Remove", pascal),
+            {
+                **change("Bucket", wrap(containers("0")), "CREATE", pascal),
+                "resourceType": "AWS::S3::Bucket",
+                "ResourceType": "AWS::S3::Bucket",
+            },
+        ]
+    }
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert outcome.failed
+    assert places(outcome, stack.FAIL) == {("Created", 0), ("Updated", 0)}
+    assert {item.logical_id: item.line for item in outcome.items} == {"Created": 5, "Updated": 20}
+    assert outcome.message.startswith("2 of 4 containers, in 2 of 3 changed task definitions")
+
+
+def test_change_set_value_known_only_when_executed_is_unverified() -> None:
+    placeholder = "{{changeSet:KNOWN_AFTER_APPLY}}"
+    payload = {
+        "changedResources": [change("T", json.dumps({"Properties": containers(placeholder)}))]
+    }
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert not outcome.failed
+    assert places(outcome, stack.UNVERIFIED) == {("T", 0)}
+    assert "change set placeholder" in outcome.items[0].message
+
+
+def test_change_set_without_a_readable_context_is_decided_from_the_template() -> None:
+    payload = {
+        "template": MIXED,
+        "changedResources": [
+            change("FailLiteral", None),
+            change("UnverifiedParameter", "not json"),
+            change("Pass", "{}"),
+            change("NotInTemplate", None),
+        ],
+    }
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert outcome.failed
+    assert places(outcome, stack.FAIL) == {("FailLiteral", 0)}
+    assert places(outcome, stack.UNVERIFIED) == {
+        ("UnverifiedParameter", 0),
+        ("NotInTemplate", None),
+    }
+
+
+def test_change_set_without_task_definitions_has_nothing_to_check() -> None:
+    outcome = stack.check_change_set({"template": MIXED, "changedResources": []}, SETTINGS)
+    assert outcome == stack.Outcome(
+        False, "The change set changes no AWS::ECS::TaskDefinition: nothing to check."
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        pytest.param({"changedResources": {}}, "changedResources is not a list", id="object"),
+        pytest.param({"changedResources": ["x"]}, "changedResources is not a list", id="strings"),
+        pytest.param(
+            {"changedResources": [{"resourceType": "AWS::ECS::TaskDefinition"}]},
+            "a changed task definition has no logicalResourceId",
+            id="no-logical-id",
+        ),
+    ],
+)
+def test_change_set_payload_of_the_wrong_shape_is_refused(
+    payload: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(stack.PayloadShapeError, match=problem):
+        stack.check_change_set(payload, SETTINGS)
+
+
+# --- every template fixture of the command, as a stack ---------------------------------------
+
+
+def literal_failures(data: bytes) -> set[tuple[str, int]]:
+    """The containers the command fails on literal values: its own check of the template with
+    every parameter's Default removed, failures that depend on no condition."""
+    template = loader.load(data)
+    assert template is not None
+    without_defaults = {
+        name: {key: value for key, value in spec.items() if key != "Default"}
+        for name, spec in template.parameters.items()
+    }
+    reports, _ = check_template(template._replace(parameters=without_defaults), Options())
+    return {
+        (td.logical_id, c.position)
+        for td in reports
+        for c in td.containers
+        if c.verdict == "FAIL"
+        and not c.condition
+        and not any(
+            (f.container, f.line) == (c.position, c.line) and ", when " in f.message
+            for f in td.findings
+        )
+    }
+
+
+@pytest.mark.parametrize("path", TEMPLATE_FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stack_never_fails_what_the_command_passes_and_fails_what_it_fails_on_literals(
+    path: Path,
+) -> None:
+    data = path.read_bytes()
+    report = check_file("t", data, Options())
+    outcome = stack.check_stack({"template": data.decode("utf-8", "surrogateescape")}, SETTINGS)
+    stack_failures = places(outcome, stack.FAIL)
+    command = {
+        (td.logical_id, c.position)
+        for td in report.task_definitions
+        for c in td.containers
+        if c.verdict == "FAIL"
+    }
+    assert stack_failures <= command
+    if report.status == "checked":
+        assert literal_failures(data) <= stack_failures
+    assert outcome.failed == bool(stack_failures)
+
+
+@pytest.mark.parametrize("path", TEMPLATE_FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_lambda_parser_reads_every_fixture_as_libyaml_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package ships PyYAML without libyaml: its pure-Python parser must read alike."""
+    data = path.read_bytes()
+
+    def read() -> Any:
+        try:
+            return loader.load(data)
+        except loader.TemplateError:
+            return "unreadable"
+
+    with_libyaml = read()
+    monkeypatch.setattr(loader, "_Loader", yaml.SafeLoader)
+    if path.name in PURE_PARSER_REFUSES:
+        assert with_libyaml != "unreadable"
+        assert read() == "unreadable"  # the stack check leaves it to the resource-level check
+    else:
+        assert read() == with_libyaml
+
+
+# --- through the hook's entrypoint, payloads served over TLS ------------------------------------
+
+SIGNATURE = "X-Amz-Signature=0f1e2d3c4b5a-SIGNATURE"
+YAML_SHORT_TAGS = MIXED
+JSON_TEMPLATE = json.dumps(
+    {
+        "Resources": {
+            "FailLiteral": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": containers("0", "1000:1000"),
+            },
+            "Pass": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("1000")},
+        }
+    },
+    indent=2,
+)
+
+
+@pytest.fixture(scope="module")
+def payloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The payload server's base URL and the CA bundle that trusts it; bodies go in Store."""
+    ca_dir = tmp_path_factory.mktemp("ca")
+    with tls_server(Store, ca_dir) as base:
+        yield base, ca_dir / "ca.pem"
+
+
+def put(base: str, name: str, payload: Any) -> str:
+    """Serve ``payload`` as JSON at a presigned-looking URL; the URL."""
+    Store.bodies[f"/{name}"] = json.dumps(payload).encode()
+    return f"{base}/{name}?{SIGNATURE}"
+
+
+@pytest.fixture
+def served_payloads(payloads: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> str:
+    base, bundle = payloads
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return base
+
+
+def answer(event: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    response = dict(handlers.hook(event, None))
+    captured = capsys.readouterr()
+    for place in (json.dumps(response), captured.out, captured.err):
+        assert "SIGNATURE" not in place and "127.0.0.1" not in place
+    return response
+
+
+@pytest.mark.parametrize(
+    ("payload", "template"),
+    [
+        pytest.param(
+            {"template": JSON_TEMPLATE, "previousTemplate": None}, JSON_TEMPLATE, id="json"
+        ),
+        pytest.param(
+            {"Template": YAML_SHORT_TAGS, "PreviousTemplate": "{}"},
+            YAML_SHORT_TAGS,
+            id="yaml-pascal",
+        ),
+    ],
+)
+def test_entrypoint_stack_target_fails_naming_every_offender(
+    served_payloads: str, capsys: pytest.CaptureFixture[str], payload: Any, template: str
+) -> None:
+    event = template_event("STACK", put(served_payloads, "stack", payload), update=True)
+    response = answer(event, capsys)
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "NonCompliant")
+    outcome = stack.check_stack(payload, SETTINGS)
+    assert response["message"] == outcome.message
+    failed = [a for a in response["annotations"] if a["status"] == "FAILED"]
+    assert len(failed) == len(places(outcome, stack.FAIL)) > 0
+    line = (
+        template.splitlines().index(
+            '          User: "0"' if template is MIXED else '            "User": "0"'
+        )
+        + 1
+    )
+    first = failed[0]
+    assert first["annotationName"] == f"NonRootUser FailLiteral line {line}"
+    assert first["severityLevel"] == "HIGH"
+    assert first["remediationMessage"].startswith("set User to a non-root uid")
+    skipped = [a for a in response["annotations"] if a["status"] == "SKIPPED"]
+    assert len(skipped) == len(places(outcome, stack.UNVERIFIED))
+
+
+def test_entrypoint_change_set_target_decides_changes_and_never_skips_the_stack_hook(
+    served_payloads: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = {
+        "template": MIXED,
+        "changedResources": [change("FailLiteral", json.dumps({"Properties": containers("0")}))],
+    }
+    response = answer(
+        template_event("CHANGE_SET", put(served_payloads, "cs-fail", failing)), capsys
+    )
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "NonCompliant")
+    assert response["annotations"][0]["annotationName"] == "NonRootUser FailLiteral line 7"
+    passing = {
+        "Template": MIXED,
+        "ChangedResources": [
+            change("Pass", json.dumps(containers("1000")), "CREATE", pascal=True),
+            change("FailLiteral", None, "DELETE", pascal=True),
+        ],
+    }
+    response = answer(
+        template_event("CHANGE_SET", put(served_payloads, "cs-pass", passing)), capsys
+    )
+    # The stack hook runs again when the change set is executed, under the configuration then
+    # in force, and sees task definitions the change set does not change.
+    assert response["hookStatus"] == "SUCCESS"
+    assert (
+        response["message"]
+        == "Checked 1 containers in 1 changed task definition: none can run as root."
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "payload", "message"),
+    [
+        pytest.param(
+            "STACK",
+            {"previousTemplate": "{}"},
+            "the stack payload holds no template",
+            id="stack-without-template",
+        ),
+        pytest.param(
+            "CHANGE_SET",
+            {"changedResources": "x"},
+            "the change set's changedResources is not a list of objects",
+            id="change-set-list",
+        ),
+    ],
+)
+def test_entrypoint_payload_of_the_wrong_shape_is_invalid_request(
+    served_payloads: str,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    payload: Any,
+    message: str,
+) -> None:
+    response = answer(
+        template_event(target, put(served_payloads, f"bad-{target}", payload)), capsys
+    )
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InvalidRequest")
+    assert response["message"] == f"Invalid request: {message}."
+
+
+def test_entrypoint_annotates_at_most_fifty_and_says_how_many_more(
+    served_payloads: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = {
+        f"Task{index:03}": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("0", "0")}
+        for index in range(40)
+    }
+    url = put(served_payloads, "many", {"template": json.dumps({"Resources": resources})})
+    response = answer(template_event("STACK", url), capsys)
+    annotations = response["annotations"]
+    assert len(annotations) == handlers.MAX_ANNOTATIONS
+    assert annotations[-1]["statusMessage"] == "31 more findings are not shown."
+
+
+def test_entrypoint_stops_resolving_at_its_deadline_and_leaves_the_rest_unverified(
+    served_payloads: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handlers, "TEMPLATE_BUDGET", 0.0)
+    resources = {
+        f"Task{index:03}": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("1000")}
+        for index in range(200)
+    }
+    url = put(served_payloads, "late", {"template": json.dumps({"Resources": resources})})
+    response = answer(template_event("STACK", url), capsys)
+    assert response["hookStatus"] == "SUCCESS"
+    assert "cannot be decided before deployment" in response["message"]
+    late = [
+        a
+        for a in response["annotations"]
+        if "takes longer than the time left" in a["statusMessage"]
+    ]
+    assert late and all(a["status"] == "SKIPPED" for a in late)
+
+
+def test_stack_past_its_deadline_fails_what_it_decided_and_leaves_the_rest_unverified() -> None:
+    resources = {
+        f"Task{index:03}": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("0")}
+        for index in range(200)
+    }
+    template = json.dumps({"Resources": resources})
+    outcome = stack.check_stack({"template": template}, SETTINGS, deadline=time.monotonic() - 1)
+    decided = places(outcome, stack.FAIL)
+    late = {item.logical_id for item in outcome.items if "takes longer" in item.message}
+    assert decided and late
+    assert {logical_id for logical_id, _ in decided} | late == set(resources)
