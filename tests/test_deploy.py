@@ -58,7 +58,10 @@ def test_ready_configurations_match_the_hook_schema(mode: str) -> None:
     assert_valid_configuration(document)
     hook = document["CloudFormationConfiguration"]["HookConfiguration"]
     assert hook["FailureMode"] == {"audit": "WARN", "enforce": "FAIL"}[mode]
-    assert hook["TargetFilters"]["TargetNames"] == ["AWS::ECS::TaskDefinition"]
+    assert hook["TargetOperations"] == ["STACK", "CHANGE_SET", "RESOURCE", "CLOUD_CONTROL"]
+    # the schema names the targets; a TargetNames filter could leave out the stack and change
+    # set, which have no type name
+    assert "TargetNames" not in hook["TargetFilters"]
 
 
 def choose_branches(value: Any, conditions: dict[str, bool]) -> Any:
@@ -109,6 +112,7 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
                 "ExemptContainerNames": "log_router,datadog-*",
                 "ExemptImages": "*aws-for-fluent-bit*",
                 "ExcludedStackNames": "platform-*,StackSet-*",
+                "TargetOperations": "RESOURCE,CLOUD_CONTROL",
             },
             {
                 "AllowRootGroup": True,
@@ -128,11 +132,52 @@ def test_stackset_sets_a_valid_configuration(
     hook = document["CloudFormationConfiguration"]["HookConfiguration"]
     assert hook["FailureMode"] == given.get("FailureMode", "WARN")
     assert hook["TargetStacks"] == "ALL"
-    assert set(hook["TargetOperations"]) == {"RESOURCE", "CLOUD_CONTROL"}
+    operations = given.get("TargetOperations", "STACK,CHANGE_SET,RESOURCE,CLOUD_CONTROL")
+    assert hook["TargetOperations"] == operations.split(",")
     assert hook["TargetFilters"]["Actions"] == ["CREATE", "UPDATE"]
     assert {k: hook["Properties"][k] for k in expected} == expected
     excluded = hook.get("StackFilters", {}).get("StackNames", {}).get("Exclude")
     assert excluded == (given["ExcludedStackNames"].split(",") if given else None)
+
+
+def rules_hold(given: dict[str, str]) -> bool:
+    """The StackSet template's Rules for these parameter values, evaluated as CloudFormation's
+    rule functions are documented (Fn::Contains: the list has the string; Fn::EachMemberIn:
+    every item of the first list is in the second)."""
+    document = template("hook-stackset.yaml")
+    parameters = {name: dict(spec) for name, spec in document["Parameters"].items()}
+    context = Context(parameters, {}, given)
+
+    def value(expression: Any) -> Any:
+        if isinstance(expression, dict) and "Ref" not in expression:
+            ((function, argument),) = expression.items()
+            left, right = (value(item) for item in argument)
+            if function == "Fn::Contains":
+                return right in left
+            assert function == "Fn::EachMemberIn"
+            return set(left) <= set(right)
+        if isinstance(expression, list):
+            return [value(item) for item in expression]
+        return resolve(expression, context)
+
+    rules = document["Rules"].values()
+    return all(value(a["Assert"]) for rule in rules for a in rule["Assertions"])
+
+
+@pytest.mark.parametrize(
+    ("operations", "holds"),
+    [
+        pytest.param(None, True, id="default"),
+        pytest.param("RESOURCE", True, id="resource-only"),
+        pytest.param("STACK,CHANGE_SET", False, id="without-resource"),
+        pytest.param("RESOURCE,STAK", False, id="misspelled"),
+    ],
+)
+def test_stackset_refuses_target_operations_without_the_resource_check(
+    operations: str | None, holds: bool
+) -> None:
+    given = {} if operations is None else {"TargetOperations": operations}
+    assert rules_hold(given) is holds
 
 
 def test_stackset_execution_role_is_the_deny_all_hook_role() -> None:

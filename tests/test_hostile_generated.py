@@ -4,7 +4,9 @@ structure, intrinsic functions, parameters, mappings and conditions, written as 
 
 Whatever the template, the command never shows a traceback, exits 0, 1 or 2 as documented,
 prints only escaped text, and stays within time and memory; and a task definition whose User is
-root is never passed, whatever is written around it."""
+root is never passed, whatever is written around it. The readers agree: JSON read by JSON's rules
+as by YAML's, and YAML read by PyYAML's pure-Python parser (the Lambda package's) as by libyaml,
+or refused by it."""
 
 import json
 import resource
@@ -12,12 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from guardrails_ecs_nonrootuser import loader
 from guardrails_ecs_nonrootuser.report import exit_code, render_json, render_sarif, render_text
 from guardrails_ecs_nonrootuser.scan import FileReport, Options, check_file
 
@@ -186,12 +190,39 @@ def root_task_is_not_passed(report: FileReport) -> None:
         assert any(finding.level == "error" for finding in root.findings)
 
 
+YAML_LINE_BREAKS = "\x85\u2028\u2029"
+"""Line breaks to YAML, which folds them to spaces inside a JSON string (JSON keeps them)."""
+
+
+def read(data: bytes) -> Any:
+    try:
+        return loader.load(data)
+    except loader.TemplateError:
+        return "unreadable"
+
+
+def read_as_yaml(data: bytes) -> Any:
+    """``data`` read by YAML's rules even when it is JSON."""
+    with patch.object(loader, "_json_documents", side_effect=loader.TemplateError("as YAML")):
+        return read(data)
+
+
+def read_without_libyaml(data: bytes) -> Any:
+    """``data`` read as the Lambda package reads it: PyYAML without libyaml."""
+    with patch.object(loader, "_Loader", yaml.SafeLoader):
+        return read(data)
+
+
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(template=TEMPLATES)
 def test_generated_json_templates(template: dict[str, Any]) -> None:
     data = encoded(json.dumps(with_root_task(template), ensure_ascii=False))
     root_task_is_not_passed(check_everything("generated.json", data))
     check_everything("generated.json", encoded(json.dumps(template)))
+    if not any(char in data.decode("utf-8", "surrogatepass") for char in YAML_LINE_BREAKS):
+        # libyaml refuses some JSON (C1 controls, "\ud800"), which JSON's rules then read
+        assert read_as_yaml(data) in ("unreadable", read(data))
+    assert read_without_libyaml(data) == read(data)
 
 
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
@@ -202,6 +233,7 @@ def test_generated_yaml_templates(template: dict[str, Any], data: st.DataObject)
     except yaml.YAMLError:  # not representable in YAML (a lone surrogate): JSON covers it
         return
     root_task_is_not_passed(check_everything("generated.yaml", encoded(text)))
+    assert read_without_libyaml(encoded(text)) in ("unreadable", read(encoded(text)))
 
 
 @settings(max_examples=200, deadline=2000)
@@ -239,6 +271,11 @@ def test_generated_yaml_templates(template: dict[str, Any], data: st.DataObject)
 )
 def test_generated_yaml_fragments(text: str) -> None:
     check_everything("fragments.yaml", encoded(text))
+    with_libyaml = read(encoded(text))
+    # without libyaml: the same, unreadable, or (a byte-order mark inside) no template where
+    # libyaml cannot read one either (the hook leaves such a template unverified, never passed)
+    allowed = ["unreadable", with_libyaml] + ([None] if with_libyaml == "unreadable" else [])
+    assert read_without_libyaml(encoded(text)) in allowed
 
 
 def _limited() -> None:

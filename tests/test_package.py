@@ -9,9 +9,11 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +21,9 @@ from typing import Any
 
 import lambda_endpoint
 import pytest
-from hook_event import hook_event, task_definition
+from hook_event import hook_event, task_definition, template_event
 from lambda_endpoint import served
+from tls_server import Store, tls_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "guardrails-ecs-nonrootuser.zip"
@@ -182,6 +185,13 @@ def git(*args: str) -> str:
     return result.stdout.strip()
 
 
+def pip_lean() -> dict[str, str]:
+    """The pip settings the Makefile builds the package with (PIP_LEAN)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    (line,) = re.findall(r"^PIP_LEAN := (.*)$", makefile, re.M)
+    return dict(item.split("=", 1) for item in shlex.split(line))
+
+
 def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
     """The package built from the commit's files alone, as make package builds it."""
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
@@ -189,14 +199,7 @@ def build_from_commit(directory: Path, commit: str, epoch: str) -> bytes:
     subprocess.run(["tar", "-x"], input=archive.stdout, cwd=directory, check=True)
     shutil.copytree(ROOT / "target-schemas", directory / "target-schemas")
     bin_directory = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        "PATH": f"{bin_directory}:{os.environ['PATH']}",
-        "PIP_NO_DEPS": "1",
-        "PIP_ONLY_BINARY": ":all:",
-        "PIP_PLATFORM": "any",
-        "PIP_PYTHON_VERSION": "3.12",
-    }
+    env = {**os.environ, "PATH": f"{bin_directory}:{os.environ['PATH']}", **pip_lean()}
     package = "guardrails-ecs-nonrootuser.zip"
     for command in (
         [str(bin_directory / "cfn"), "submit", "--dry-run", "--no-docker"],
@@ -213,3 +216,89 @@ def test_one_commit_builds_one_package_in_any_clone(tmp_path: Path) -> None:
     assert first == second
     if not git("status", "--porcelain", "--untracked-files=no"):  # the tree is the commit
         assert PACKAGE.read_bytes() == first  # and so is make package's build here
+
+
+def big_template(size: int, as_yaml: bool) -> str:
+    """A template of about ``size`` characters: task definitions with intrinsic functions (in
+    YAML, their short forms), a parameter, a condition, and every 50th with a root sidecar."""
+    header = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"Image": {"Type": "String"}},
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+    }
+    yaml_header = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Image: {Type: String}\n"
+        "Conditions:\n  Never: !Equals [a, b]\nResources:\n"
+    )
+    resources: dict[str, Any] = {}
+    blocks: list[str] = []
+    total = len(yaml_header)
+    while total < size:
+        index = len(resources)
+        uid, sidecar = f"{1000 + index}:{1000 + index}", "0" if index % 50 == 7 else "1000"
+        block = (
+            f"  Task{index}:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            f"      Family: !Sub '${{AWS::StackName}}-{index}'\n      Cpu: '256'\n"
+            "      ContainerDefinitions:\n        - Name: app\n          Image: !Ref Image\n"
+            f"          User: !If [Never, '0', '{uid}']\n"
+            "          Environment: [{Name: LOG_LEVEL, Value: info}]\n"
+            "        - Name: sidecar\n          Image: public.ecr.aws/agent:1\n"
+            f'          User: "{sidecar}"\n'
+        )
+        app = {
+            "Name": "app",
+            "Image": {"Ref": "Image"},
+            "User": {"Fn::If": ["Never", "0", uid]},
+            "Environment": [{"Name": "LOG_LEVEL", "Value": "info"}],
+        }
+        properties = {
+            "Family": {"Fn::Sub": f"${{AWS::StackName}}-{index}"},
+            "Cpu": "256",
+            "ContainerDefinitions": [
+                app,
+                {"Name": "sidecar", "Image": "public.ecr.aws/agent:1", "User": sidecar},
+            ],
+        }
+        resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
+        resources[f"Task{index}"] = resource
+        blocks.append(block)
+        total += len(block) if as_yaml else len(json.dumps({f"Task{index}": resource}))
+    if as_yaml:
+        return yaml_header + "".join(blocks)
+    return json.dumps({**header, "Resources": resources})
+
+
+def test_packaged_hook_decides_a_1_mb_stack_template_within_5_seconds(
+    code: Path, tmp_path: Path
+) -> None:
+    """The packaged reader is PyYAML's pure-Python parser; the answers equal those here, where
+    PyYAML has libyaml, and come within 5 seconds of the request."""
+    from guardrails_ecs_nonrootuser import stack
+    from guardrails_ecs_nonrootuser.policy import Settings
+
+    templates = {form: big_template(1_000_000, form == "yaml") for form in ("yaml", "json")}
+    with tls_server(Store, tmp_path) as base:
+        environment = {
+            "AWS_REGION": "us-east-1",
+            "PATH": "/usr/bin:/bin",
+            "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
+        }
+        with served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url:
+            lambda_endpoint.invoke(url, hook_event(task_definition("1000")))  # warm
+            for form, template in templates.items():
+                assert 900_000 < len(template.encode()) <= stack.MAX_TEMPLATE_BYTES
+                Store.bodies[f"/{form}"] = json.dumps({"template": template}).encode()
+                started = time.monotonic()
+                response, error = lambda_endpoint.invoke(
+                    url, template_event("STACK", f"{base}/{form}?X-Amz-Signature=x")
+                )
+                elapsed = time.monotonic() - started
+                assert error is None
+                expected = stack.check_stack({"template": template}, Settings())
+                assert (response["hookStatus"], response["message"]) == (
+                    "FAILED",
+                    expected.message,
+                ), form
+                offenders = templates["yaml"].count('User: "0"')
+                assert expected.message.startswith(f"{offenders} of "), form
+                assert elapsed < 5, f"{form}: {elapsed:.1f} s"

@@ -174,8 +174,9 @@ def _check(text: str, settings: Settings, lines: bool, deadline: float | None) -
     if report.status == "error":
         problem = f"The template cannot be checked here ({report.note}); {_LEFT_TO_RESOURCE_CHECK}."
         return [_Checked(item=Item(UNVERIFIED, "Template", None, problem))]
-    if report.status == "skipped":
-        return []
+    if report.status == "skipped":  # yet it may hold a task definition: never a pass
+        problem = f"The template is {report.note} here; {_LEFT_TO_RESOURCE_CHECK}."
+        return [_Checked(item=Item(UNVERIFIED, "Template", None, problem))]
     checked = [_Checked(item=_item(finding, UNVERIFIED, lines)) for finding in report.findings]
     checked += [
         _Checked(td if lines else td._replace(line=0), lines=lines)
