@@ -8,7 +8,10 @@ unpacked) first on the path, bytecode writing off, as on Lambda:
   definition of 1 and of 10 containers with large environments, with the caller's credentials
   as CloudFormation sends them; next to the floor (the policy alone) and to the library's default
   cost (a hook on the same library that answers SUCCESS at once, given the same event);
-- cold start: importing the entrypoint in a fresh interpreter, next to importing the library;
+- cold start: importing the entrypoint in a fresh interpreter, next to importing the library,
+  and what the first stack or change-set invocation adds (importing the template reader);
+- the stack target on the largest templates CloudFormation takes (1 MB, YAML with short-form
+  tags and JSON), through the entrypoint with the template in the request;
 - peak memory of those fresh interpreters, and the package size.
 
 The table is printed and written into docs/benchmarks.md between its "bench:hook" markers.
@@ -100,7 +103,7 @@ def main() -> None:
     with zipfile.ZipFile(PACKAGE) as outer, outer.open("ResourceProvider.zip") as inner:
         zipfile.ZipFile(inner).extractall(code)
     sys.path[:0] = [str(code), str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT / "bench")]
-    from hook_event import hook_event, task_definition
+    from hook_event import big_template, hook_event, task_definition, template_event
     from measure import machine, record
     from permissive_hook import hook as library_only
 
@@ -140,6 +143,26 @@ def main() -> None:
         path + "import guardrails_ecs_nonrootuser.handlers",
         args.runs,
     )
+    reader = cold_starts(
+        path + "import guardrails_ecs_nonrootuser.handlers",
+        path + "import guardrails_ecs_nonrootuser.handlers, guardrails_ecs_nonrootuser.stack",
+        args.runs,
+    )
+    stack_rows = []
+    for form in ("yaml", "json"):
+        template = big_template(1_000_000, form == "yaml")
+        event = template_event("STACK", "https://unused.example")
+        event["requestData"].update(targetModel={"template": template}, payload=None)
+        seconds = []
+        for _ in range(5):
+            start = time.perf_counter()
+            handlers.hook(event, None)
+            seconds.append(time.perf_counter() - start)
+        stack_rows.append(
+            f"| Stack target, a {len(template.encode()):,}-byte {form.upper()} template "
+            f"(s; median / max of 5) | | {statistics.median(seconds):.2f} / "
+            f"{max(seconds):.2f} | |"
+        )
     with zipfile.ZipFile(PACKAGE) as outer, outer.open("ResourceProvider.zip") as inner:
         unpacked = sum(e.file_size for e in zipfile.ZipFile(inner).infolist())
     section = "\n".join(
@@ -166,6 +189,9 @@ def main() -> None:
             f"{own_import_ms(code):.1f} | |",
             f"| Peak memory of that interpreter (MB) | {cold['first_mb']:.1f} | "
             f"{cold['second_mb']:.1f} | {cold['second_mb'] - cold['first_mb']:+.1f} |",
+            f"| First stack or change-set invocation: importing the template reader (ms; "
+            f"median of {args.runs} paired runs) | | | {reader['difference_ms']:+.1f} |",
+            *stack_rows,
             f"| Package: zip / Lambda code unpacked (bytes) | | {PACKAGE.stat().st_size:,} / "
             f"{unpacked:,} | |",
             "",

@@ -1,6 +1,7 @@
-"""Build the event CloudFormation sends to a hook's Lambda entrypoint (``handlers.hook``).
+"""Build the event CloudFormation sends to a hook's Lambda entrypoint (``handlers.hook``), and
+templates as large as CloudFormation takes.
 
-Used by the demo and the tests to drive the real entrypoint. The shape follows what
+Used by the demo, the tests and the benchmarks to drive the real entrypoint. The shape follows what
 the CloudFormation CLI's contract tests send; the credentials are placeholders.
 """
 
@@ -84,3 +85,53 @@ def template_event(
     if target_type == "CHANGE_SET":
         event["changeSetId"] = change_set
     return event
+
+
+def big_template(size: int, as_yaml: bool) -> str:
+    """A template of about ``size`` characters: task definitions with intrinsic functions (in
+    YAML, their short forms), a parameter, a condition, and every 50th with a root sidecar."""
+    header = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {"Image": {"Type": "String"}},
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+    }
+    yaml_header = (
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Image: {Type: String}\n"
+        "Conditions:\n  Never: !Equals [a, b]\nResources:\n"
+    )
+    resources: dict[str, Any] = {}
+    blocks: list[str] = []
+    total = len(yaml_header)
+    while total < size:
+        index = len(resources)
+        uid, sidecar = f"{1000 + index}:{1000 + index}", "0" if index % 50 == 7 else "1000"
+        block = (
+            f"  Task{index}:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            f"      Family: !Sub '${{AWS::StackName}}-{index}'\n      Cpu: '256'\n"
+            "      ContainerDefinitions:\n        - Name: app\n          Image: !Ref Image\n"
+            f"          User: !If [Never, '0', '{uid}']\n"
+            "          Environment: [{Name: LOG_LEVEL, Value: info}]\n"
+            "        - Name: sidecar\n          Image: public.ecr.aws/agent:1\n"
+            f'          User: "{sidecar}"\n'
+        )
+        app = {
+            "Name": "app",
+            "Image": {"Ref": "Image"},
+            "User": {"Fn::If": ["Never", "0", uid]},
+            "Environment": [{"Name": "LOG_LEVEL", "Value": "info"}],
+        }
+        properties = {
+            "Family": {"Fn::Sub": f"${{AWS::StackName}}-{index}"},
+            "Cpu": "256",
+            "ContainerDefinitions": [
+                app,
+                {"Name": "sidecar", "Image": "public.ecr.aws/agent:1", "User": sidecar},
+            ],
+        }
+        resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
+        resources[f"Task{index}"] = resource
+        blocks.append(block)
+        total += len(block) if as_yaml else len(json.dumps({f"Task{index}": resource}))
+    if as_yaml:
+        return yaml_header + "".join(blocks)
+    return json.dumps({**header, "Resources": resources})

@@ -21,7 +21,7 @@ from typing import Any
 
 import lambda_endpoint
 import pytest
-from hook_event import hook_event, task_definition, template_event
+from hook_event import big_template, hook_event, task_definition, template_event
 from lambda_endpoint import served
 from tls_server import Store, tls_server
 
@@ -218,87 +218,39 @@ def test_one_commit_builds_one_package_in_any_clone(tmp_path: Path) -> None:
         assert PACKAGE.read_bytes() == first  # and so is make package's build here
 
 
-def big_template(size: int, as_yaml: bool) -> str:
-    """A template of about ``size`` characters: task definitions with intrinsic functions (in
-    YAML, their short forms), a parameter, a condition, and every 50th with a root sidecar."""
-    header = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Parameters": {"Image": {"Type": "String"}},
-        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
-    }
-    yaml_header = (
-        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Image: {Type: String}\n"
-        "Conditions:\n  Never: !Equals [a, b]\nResources:\n"
-    )
-    resources: dict[str, Any] = {}
-    blocks: list[str] = []
-    total = len(yaml_header)
-    while total < size:
-        index = len(resources)
-        uid, sidecar = f"{1000 + index}:{1000 + index}", "0" if index % 50 == 7 else "1000"
-        block = (
-            f"  Task{index}:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
-            f"      Family: !Sub '${{AWS::StackName}}-{index}'\n      Cpu: '256'\n"
-            "      ContainerDefinitions:\n        - Name: app\n          Image: !Ref Image\n"
-            f"          User: !If [Never, '0', '{uid}']\n"
-            "          Environment: [{Name: LOG_LEVEL, Value: info}]\n"
-            "        - Name: sidecar\n          Image: public.ecr.aws/agent:1\n"
-            f'          User: "{sidecar}"\n'
-        )
-        app = {
-            "Name": "app",
-            "Image": {"Ref": "Image"},
-            "User": {"Fn::If": ["Never", "0", uid]},
-            "Environment": [{"Name": "LOG_LEVEL", "Value": "info"}],
-        }
-        properties = {
-            "Family": {"Fn::Sub": f"${{AWS::StackName}}-{index}"},
-            "Cpu": "256",
-            "ContainerDefinitions": [
-                app,
-                {"Name": "sidecar", "Image": "public.ecr.aws/agent:1", "User": sidecar},
-            ],
-        }
-        resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
-        resources[f"Task{index}"] = resource
-        blocks.append(block)
-        total += len(block) if as_yaml else len(json.dumps({f"Task{index}": resource}))
-    if as_yaml:
-        return yaml_header + "".join(blocks)
-    return json.dumps({**header, "Resources": resources})
-
-
 def test_packaged_hook_decides_a_1_mb_stack_template_within_5_seconds(
     code: Path, tmp_path: Path
 ) -> None:
     """The packaged reader is PyYAML's pure-Python parser; the answers equal those here, where
-    PyYAML has libyaml, and come within 5 seconds of the request."""
+    PyYAML has libyaml, and come within 5 seconds of the request (median of 3)."""
     from guardrails_ecs_nonrootuser import stack
     from guardrails_ecs_nonrootuser.policy import Settings
 
     templates = {form: big_template(1_000_000, form == "yaml") for form in ("yaml", "json")}
-    with tls_server(Store, tmp_path) as base:
-        environment = {
-            "AWS_REGION": "us-east-1",
-            "PATH": "/usr/bin:/bin",
-            "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
-        }
-        with served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url:
-            lambda_endpoint.invoke(url, hook_event(task_definition("1000")))  # warm
-            for form, template in templates.items():
-                assert 900_000 < len(template.encode()) <= stack.MAX_TEMPLATE_BYTES
-                Store.bodies[f"/{form}"] = json.dumps({"template": template}).encode()
+    environment = {
+        "AWS_REGION": "us-east-1",
+        "PATH": "/usr/bin:/bin",
+        "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
+    }
+    with (
+        tls_server(Store, tmp_path) as base,
+        served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url,
+    ):
+        for form, template in templates.items():
+            assert 900_000 < len(template.encode()) <= stack.MAX_TEMPLATE_BYTES
+            Store.bodies[f"/{form}"] = json.dumps({"template": template}).encode()
+            event = template_event("STACK", f"{base}/{form}?X-Amz-Signature=x")
+            expected = stack.check_stack({"template": template}, Settings())
+            offenders = template.count('User: "0"') + template.count('"User": "0"')
+            assert expected.message.startswith(f"{offenders} of "), form
+            times = []
+            for _ in range(3):
                 started = time.monotonic()
-                response, error = lambda_endpoint.invoke(
-                    url, template_event("STACK", f"{base}/{form}?X-Amz-Signature=x")
-                )
-                elapsed = time.monotonic() - started
+                response, error = lambda_endpoint.invoke(url, event)
+                times.append(time.monotonic() - started)
                 assert error is None
-                expected = stack.check_stack({"template": template}, Settings())
                 assert (response["hookStatus"], response["message"]) == (
                     "FAILED",
                     expected.message,
                 ), form
-                offenders = templates["yaml"].count('User: "0"')
-                assert expected.message.startswith(f"{offenders} of "), form
-                assert elapsed < 5, f"{form}: {elapsed:.1f} s"
+            assert sorted(times)[1] < 5, f"{form}: {times}"
