@@ -45,8 +45,10 @@ fi
 case "$action" in
 register)
   echo "rollout: registering $TYPE_NAME from this checkout and making it the default version"
-  run env PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12 \
-    cfn submit --set-default --no-docker --region "$REGION"
+  # cfn submit builds its own package: the pinned wheels (requirements.txt), PyYAML's libyaml
+  # binding included (x86_64; on arm64 PyYAML does without it), without repack.py's bytecode.
+  run env PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: "PIP_PLATFORM=any manylinux2014_x86_64" \
+    PIP_PYTHON_VERSION=3.12 cfn submit --set-default --no-docker --region "$REGION"
   ;;
 configure)
   echo "rollout: enabling $TYPE_NAME with FailureMode $failure_mode (deploy/config/$MODE.json)"

@@ -1,13 +1,14 @@
-"""Show the hook deciding on sample task definitions through its real Lambda entrypoint, then
-the same policy as a command over the templates in examples/."""
+"""Show the hook deciding on sample task definitions through its real Lambda entrypoint, then on
+the templates in examples/ as a stack's template, then the same policy as a command over them."""
 
+import json
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from hook_event import hook_event, task_definition
+from hook_event import hook_event, task_definition, template_event
 
 from guardrails_ecs_nonrootuser import handlers
 
@@ -57,6 +58,18 @@ def main() -> None:
         print(f"{title:<52} {verdict}")
         print(f"    {response['message']}")
     examples = Path(__file__).resolve().parent.parent / "examples"
+    print("\nThe same templates as a stack's template (the STACK target), before any resource:\n")
+    configuration = json.loads((examples / "hook-config.json").read_text(encoding="utf-8"))
+    properties = configuration["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+    for template in ("compliant.yaml", "noncompliant.yaml"):
+        event = template_event("STACK", "https://unused.example", properties)
+        text = (examples / template).read_text(encoding="utf-8")
+        event["requestData"].update(targetModel={"template": text}, payload=None)
+        response = handlers.hook(event, None)
+        print(f"examples/{template:<40} {response['hookStatus']}")
+        print(f"    {response['message']}")
+        for annotation in response.get("annotations", []):
+            print(f"    {annotation['status']:<7} {annotation['statusMessage']}")
     command = Path(sys.executable).with_name("ecs-nonroot")
     for template in ("compliant.yaml", "noncompliant.yaml"):
         arguments = ["check", f"examples/{template}", "--config", "examples/hook-config.json"]

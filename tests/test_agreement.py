@@ -2,18 +2,20 @@
 
 Every User value from the policy's tables (as CloudFormation sends it: a string, or absent) is put
 into task definitions under several configurations. The hook gets them through its Lambda
-entrypoint; the command gets them as a JSON template and as a YAML template. Each container's
-verdict and each task definition's outcome must match.
+entrypoint at all three of its layers: each task definition as a resource, the whole template as
+a stack (JSON and YAML), and each task definition as a change set's creation; the command gets
+them as a JSON template and as a YAML template. Each container's verdict and each task
+definition's outcome must match.
 """
 
 import json
 from typing import Any
 
 import pytest
-from hook_event import hook_event
+from hook_event import hook_event, template_event
 from test_policy import LINUX_CASES, WINDOWS_CASES
 
-from guardrails_ecs_nonrootuser import handlers
+from guardrails_ecs_nonrootuser import handlers, stack
 from guardrails_ecs_nonrootuser.policy import Settings
 from guardrails_ecs_nonrootuser.scan import FileReport, Options, check_file
 
@@ -133,3 +135,54 @@ def test_yaml_with_a_lone_surrogate_is_unreadable_not_passed() -> None:
     )
     assert report.status == "error"
     assert "invalid Unicode character escape" in report.note
+
+
+def layer_failures(target: str, payload: dict[str, Any], configuration: dict[str, Any]) -> Any:
+    """An invocation's status, and the containers it fails and those it skips."""
+    event = template_event(target, "https://unused.example", configuration)
+    event["requestData"].update(targetModel=payload, payload=None)
+    response = handlers.hook(event, None)
+    check = stack.check_stack if target == "STACK" else stack.check_change_set
+    outcome = check(payload, Settings.from_mapping(configuration))
+    assert not any(item.status == stack.UNVERIFIED for item in outcome.items)  # all literal
+    assert response["message"] == outcome.message
+    found = {
+        status: {(i.logical_id, i.container) for i in outcome.items if i.status == status}
+        for status in (stack.FAIL, stack.SKIPPED)
+    }
+    return response["hookStatus"], found[stack.FAIL], found[stack.SKIPPED]
+
+
+@pytest.mark.parametrize("render", [as_json, as_yaml], ids=["json", "yaml"])
+@pytest.mark.parametrize("configuration", list(CONFIGURATIONS), ids=list(CONFIGURATIONS))
+def test_resource_stack_and_change_set_layers_agree(render: Any, configuration: str) -> None:
+    properties = CONFIGURATIONS[configuration]
+    task_definitions = corpus(yaml=render is as_yaml)
+    from_resources = {
+        name: hook_verdicts(definition, properties) for name, definition in task_definitions.items()
+    }
+    failing, skipped = (
+        {
+            (name, index)
+            for name, (_, verdicts) in from_resources.items()
+            for index, verdict in enumerate(verdicts)
+            if verdict == wanted
+        }
+        for wanted in ("FAIL", "SKIP")
+    )
+    expected = ("FAILED" if failing else "SUCCESS", failing, skipped)
+    template = render(task_definitions).decode("utf-8", "surrogatepass")
+    assert layer_failures("STACK", {"template": template}, properties) == expected
+    changes = [
+        {
+            "action": "CREATE",
+            "logicalResourceId": name,
+            "resourceType": "AWS::ECS::TaskDefinition",
+            "lineNumber": 1,
+            "afterContext": json.dumps({"Properties": definition}),
+        }
+        for name, definition in task_definitions.items()
+    ]
+    payload = {"template": template, "changedResources": changes}
+    assert layer_failures("CHANGE_SET", payload, properties) == expected
+    assert bool(skipped) == (configuration in ("skip-windows", "exemptions"))

@@ -389,8 +389,8 @@ def test_org_deploy_uploads_creates_then_updates_the_stackset(
         pytest.param(
             "register",
             "audit",
-            "+ env PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any PIP_PYTHON_VERSION=3.12 "
-            f"cfn submit --set-default --no-docker --region {REGION}",
+            "+ env PIP_NO_DEPS=1 PIP_ONLY_BINARY=:all: PIP_PLATFORM=any\\ manylinux2014_x86_64 "
+            f"PIP_PYTHON_VERSION=3.12 cfn submit --set-default --no-docker --region {REGION}",
             id="register",
         ),
         pytest.param(

@@ -173,6 +173,25 @@ def test_stack_fails_only_what_every_deployment_fails_leaving_the_rest_to_resour
     assert all("the hook decides it" in item.message for item in unverified)
 
 
+def test_stack_lists_exempted_containers_as_skipped() -> None:
+    template = json.dumps(
+        {
+            "Resources": {
+                "T": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("1000", "0")}
+            }
+        }
+    )
+    settings = Settings.from_mapping({"ExemptContainerNames": ["app1"]})
+    outcome = stack.check_stack({"template": template}, settings)
+    assert not outcome.failed
+    assert outcome.message == (
+        "Checked 2 containers (1 skipped) in 1 task definition: none can run as root."
+    )
+    (item,) = outcome.items
+    assert (item.status, item.container) == (stack.SKIPPED, 1)
+    assert item.message.endswith('exempt by ExemptContainerNames pattern "app1"')
+
+
 def test_stack_spellings_agree() -> None:
     assert stack.check_stack({"Template": MIXED}, SETTINGS) == stack.check_stack(
         {"template": MIXED, "previousTemplate": "{}"}, SETTINGS

@@ -356,10 +356,9 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
     if not quiet:
         with contextlib.suppress(Exception):
             LOG.info(
-                "Checked a %s: %d failed, %d unverified",
+                "Checked a %s: %d failed, %d unverified, %d skipped",
                 context.targetType,
-                sum(item.failed for item in outcome.items),
-                sum(not item.failed for item in outcome.items),
+                *(sum(i.status == s for i in outcome.items) for s in stack.STATUSES),
             )
     items = outcome.items
     annotations = [_item_annotation(item) for item in items[:MAX_ANNOTATIONS]]

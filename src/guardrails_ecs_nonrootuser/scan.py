@@ -108,6 +108,8 @@ class ContainerVerdict(NamedTuple):
     column: int
     condition: str = ""
     """When it exists, if only under conditions ("HasProxy is true")."""
+    skipped: str = ""
+    """Why it is not evaluated, when it is skipped (exempt, or a Windows task skipped)."""
 
 
 class TaskDefinitionReport(NamedTuple):
@@ -279,6 +281,7 @@ class _Outcome(NamedTuple):
     render: Callable[[str], str] | None = None
     """The finding's message, given the conditions that lead there (", when C is true,")."""
     note: str = ""
+    skipped: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -447,7 +450,9 @@ class _TaskDefinitionCheck:
             name = container["Name"]
         condition = _when(site.guards) if site.guards else ""
         self.containers.append(
-            ContainerVerdict(site.position, name, outcome.verdict, line, column, condition)
+            ContainerVerdict(
+                site.position, name, outcome.verdict, line, column, condition, outcome.skipped
+            )
         )
         found = []
         if outcome.render is not None:
@@ -510,7 +515,8 @@ class _TaskDefinitionCheck:
         note = _unquoted_note(result)
         user = result.user
         if result.verdict is not Verdict.FAIL:
-            return _Outcome(result.verdict.value, name, note=note)
+            skipped = result.describe() if result.verdict is Verdict.SKIP else ""
+            return _Outcome(result.verdict.value, name, note=note, skipped=skipped)
         if isinstance(user, Unresolved) and user.invalid:
             return _Outcome(
                 "FAIL",

@@ -48,6 +48,8 @@ MAX_TEMPLATE_BYTES = 1_048_576
 """The largest template CloudFormation takes (1 MB, from S3)."""
 FAIL = "FAIL"
 UNVERIFIED = "UNVERIFIED"
+SKIPPED = "SKIPPED"
+STATUSES = (FAIL, UNVERIFIED, SKIPPED)
 
 _TEMPLATE_KEYS = ("template", "Template")
 _CHANGES_KEYS = ("changedResources", "ChangedResources")
@@ -69,7 +71,7 @@ class Item(NamedTuple):
     template, where it is written."""
 
     status: str
-    """FAIL or UNVERIFIED."""
+    """FAIL, UNVERIFIED, or SKIPPED (exempt, as the configuration says)."""
     logical_id: str
     line: int | None
     message: str
@@ -217,7 +219,7 @@ def _from_template(
 def _summary(checked: list[_Checked], noun: str) -> Outcome:
     items: list[Item] = [entry.item for entry in checked if entry.item is not None]
     reports = [entry for entry in checked if entry.report is not None]
-    containers = failing = 0
+    containers = failing = skipped = 0
     offending: set[str] = set()
     for entry in reports:
         report = entry.report
@@ -232,12 +234,18 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
             if finding is not None and container.verdict in (FAIL, "UNRESOLVED"):
                 status = FAIL if container.verdict == FAIL else UNVERIFIED
                 items.append(_item(finding, status, entry.lines, report.line or None))
+            elif container.skipped:
+                skipped += 1
+                line = container.line if entry.lines else report.line or None
+                items.append(
+                    Item(SKIPPED, report.logical_id, line, container.skipped, container.position)
+                )
         items += [
             _item(f, UNVERIFIED, entry.lines, report.line or None)
             for f in report.findings
             if f.container is None and f.level != "note"
         ]
-    items.sort(key=lambda item: item.status != FAIL)  # offenders first, in written order
+    items.sort(key=lambda item: STATUSES.index(item.status))  # offenders first, in written order
     unverified = sum(item.status == UNVERIFIED for item in items)
     plural = "" if len(reports) == 1 else "s"
     if failing:
@@ -249,7 +257,8 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
         return Outcome(True, fit([head, *offenders], "violation", MESSAGE_LIMIT), tuple(items))
     if not reports and not items:
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
-    head = f"Checked {containers} containers in {len(reports)} {noun}{plural}: none can run as root"
+    counted = f"{containers} containers" + (f" ({skipped} skipped)" if skipped else "")
+    head = f"Checked {counted} in {len(reports)} {noun}{plural}: none can run as root"
     if unverified:
         head += (
             f" in every deployment of this template; {unverified} cannot be decided before "
