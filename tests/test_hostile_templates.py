@@ -128,6 +128,23 @@ def findings(output: str) -> dict[str, set[str]]:
             id="transforms-not-seen-offline",
         ),
         pytest.param(
+            "dynamic-references.yaml",
+            {
+                **{
+                    f"Fail{case}": {UNRESOLVED_VALUE}
+                    for case in (
+                        "SsmReference",
+                        "SecretInsideText",
+                        "BuiltBySub",
+                        "FromMappings",
+                        "ChangeSetPlaceholder",
+                    )
+                },
+                "PassReferenceElsewhere": set(),
+            },
+            id="dynamic-references",
+        ),
+        pytest.param(
             "merge-keys.yaml",
             {
                 "FailMergedRootUser": {"root-user"},
