@@ -21,6 +21,9 @@ and placing, not the decision table):
 
 Every disagreement is listed: a file one side reads and the other does not, task definitions
 found, a container found by one side only, a verdict, a note, a task-definition-level problem.
+The hook's stack layer (``stack.check_stack``, the template as CloudFormation sends it) is run
+on every template with task definitions too: it must fail only containers ecs-nonroot fails, and
+report each one ecs-nonroot fails as failed or unverified, never pass it.
 Exit status 1 when there is any. ``--record`` writes the corpus's counts and the result into a
 Markdown file between ``realworld`` markers.
 """
@@ -46,6 +49,7 @@ from cfnlint.decode import cfn_yaml
 from cfnlint.decode.decode import decode
 from cfnlint.decode.mark import Mark as CfnLintMark
 
+from guardrails_ecs_nonrootuser import stack
 from guardrails_ecs_nonrootuser.cli import SUFFIXES
 from guardrails_ecs_nonrootuser.policy import Settings, Verdict, evaluate
 
@@ -575,7 +579,29 @@ def compare_directory(
             disagreements.append(f"{path}: {side}: {container}")
         for logical_id in sorted(my_problems ^ problems):
             disagreements.append(f"{path}: task-definition problem differs: {logical_id}")
+        if mine:
+            failing = {(c.logical_id, c.position) for c in mine if c.verdict == "FAIL"}
+            disagreements += stack_layer(path, failing, counts)
     return disagreements
+
+
+def stack_layer(path: Path, failing: set[tuple[str, int]], counts: Counter[str]) -> list[str]:
+    """The stack layer's verdicts on the template, against the command's failures."""
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    outcome = stack.check_stack({"template": text}, Settings())
+    found = {
+        status: {(i.logical_id, i.container) for i in outcome.items if i.status == status}
+        for status in stack.STATUSES
+    }
+    counts["stack layer FAIL"] += len(found[stack.FAIL])
+    counts["stack layer unverified"] += len(found[stack.UNVERIFIED])
+    wrong = [
+        f"{path}: the stack layer fails {c}, ecs-nonroot passes it"
+        for c in found[stack.FAIL] - failing
+    ]
+    passed = failing - found[stack.FAIL] - found[stack.UNVERIFIED]
+    wrong += [f"{path}: the stack layer passes {c}, ecs-nonroot fails it" for c in passed]
+    return sorted(wrong)
 
 
 def total(counts: dict[str, Counter[str]]) -> Counter[str]:

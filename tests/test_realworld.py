@@ -64,3 +64,23 @@ def test_importing_the_script_leaves_cfn_lint_as_it_was() -> None:
     with realworld.cfn_lint_loader(realworld.PureLoader):
         assert loader() is realworld.PureLoader
     assert loader() is not realworld.PureLoader
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        pytest.param((), "the stack layer passes", id="passes-what-the-command-fails"),
+        pytest.param(
+            (realworld.stack.Item("FAIL", "PassNumericUser", 1, "x", 0),),
+            "the stack layer fails",
+            id="fails-what-the-command-passes",
+        ),
+    ],
+)
+def test_a_stack_layer_that_differs_from_the_command_is_reported(
+    monkeypatch: pytest.MonkeyPatch, items: tuple[Any, ...], expected: str
+) -> None:
+    outcome = realworld.stack.Outcome(bool(items), "", items)
+    monkeypatch.setattr(realworld.stack, "check_stack", lambda payload, settings: outcome)
+    _, disagreements = realworld.compare([str(FIXTURES)])
+    assert any(expected in line for line in disagreements), disagreements
