@@ -363,6 +363,16 @@ def test_change_set_without_a_readable_context_is_decided_from_the_template() ->
     }
 
 
+def test_change_set_context_without_containers_is_completed_from_the_template() -> None:
+    partial = json.dumps({"Properties": {"Family": "only-what-changed"}})
+    payload = {"template": MIXED, "changedResources": [change("FailLiteral", partial, "UPDATE")]}
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert outcome.failed
+    assert [(i.status, i.logical_id, i.container) for i in outcome.items] == [
+        (stack.FAIL, "FailLiteral", 0)
+    ]
+
+
 def test_change_set_without_task_definitions_has_nothing_to_check() -> None:
     outcome = stack.check_change_set({"template": MIXED, "changedResources": []}, SETTINGS)
     assert outcome == stack.Outcome(

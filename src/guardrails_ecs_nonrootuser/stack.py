@@ -25,7 +25,8 @@ transform, a value a change set knows only when executed) is unverified: reporte
 failure, and decided by the resource-level check when CloudFormation creates the task
 definition with its values resolved. A change set's task definitions are decided from their
 ``afterContext`` (the values the change set deploys), or where a change has none that can be
-read, from the template; deletions and other resource types are not checked.
+read, or one without ``ContainerDefinitions``, from the template; deletions and other resource
+types are not checked.
 
 A template that holds no task definition (no ``AWS::ECS::TaskDefinition`` written in it, no
 escape that could spell one, no transform) is answered without reading it. One larger than
@@ -135,7 +136,7 @@ def check_change_set(
         line = _first(change, _LINE_KEYS)
         lines[logical_id] = line if type(line) is int and line > 0 else None
         properties = _properties(_first(change, _AFTER_KEYS))
-        if properties is None:
+        if properties is None or "ContainerDefinitions" not in properties:
             from_template.append(logical_id)
         else:
             contexts[logical_id] = properties
