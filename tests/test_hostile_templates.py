@@ -187,8 +187,9 @@ def test_fixture_fails_closed_with_the_named_rules(
             [
                 ("Transform", UNRESOLVED_VALUE, "the transform Acme::Macro can add"),
                 ("Transform", UNRESOLVED_VALUE, "the transform AWS::Include can add"),
+                ("Transform", UNRESOLVED_VALUE, "the module Acme::ECS::Service::MODULE can add"),
             ],
-            id="macro-and-include",
+            id="macro-include-and-module",
         ),
     ],
 )

@@ -13,6 +13,8 @@ import pytest
 import realworld
 from cfnlint.decode import cfn_yaml
 
+from guardrails_ecs_nonrootuser import stack
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "templates"
 
@@ -71,7 +73,7 @@ def test_importing_the_script_leaves_cfn_lint_as_it_was() -> None:
     [
         pytest.param((), "the stack layer passes", id="passes-what-the-command-fails"),
         pytest.param(
-            (realworld.stack.Item("FAIL", "PassNumericUser", 1, "x", 0),),
+            (stack.Item("FAIL", "PassNumericUser", 1, "x", 0),),
             "the stack layer fails",
             id="fails-what-the-command-passes",
         ),
@@ -80,7 +82,7 @@ def test_importing_the_script_leaves_cfn_lint_as_it_was() -> None:
 def test_a_stack_layer_that_differs_from_the_command_is_reported(
     monkeypatch: pytest.MonkeyPatch, items: tuple[Any, ...], expected: str
 ) -> None:
-    outcome = realworld.stack.Outcome(bool(items), "", items)
-    monkeypatch.setattr(realworld.stack, "check_stack", lambda payload, settings: outcome)
+    outcome = stack.Outcome(bool(items), "", items)
+    monkeypatch.setattr(stack, "check_stack", lambda payload, settings: outcome)
     _, disagreements = realworld.compare([str(FIXTURES)])
     assert any(expected in line for line in disagreements), disagreements

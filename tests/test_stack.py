@@ -270,6 +270,14 @@ def test_stack_transform_and_unreadable_template_are_unverified_never_failed() -
     assert outcome.items[0].message.startswith("The template cannot be checked here (cannot read:")
 
 
+def test_stack_with_a_module_and_no_task_definition_written_is_read_not_passed() -> None:
+    template = "Resources:\n  Service:\n    Type: Acme::ECS::Service::MODULE\n"
+    outcome = stack.check_stack({"template": template}, SETTINGS)
+    assert not outcome.failed
+    assert [(i.status, i.logical_id) for i in outcome.items] == [(stack.UNVERIFIED, "Transform")]
+    assert "the module Acme::ECS::Service::MODULE can add" in outcome.items[0].message
+
+
 def test_stack_message_names_offenders_as_fit_and_counts_the_rest() -> None:
     resources = {
         f"Task{index:03}": {

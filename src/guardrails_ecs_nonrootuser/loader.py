@@ -81,6 +81,8 @@ def _resolved(value: str, plain: bool) -> str:
 _RESOLVER = yaml.resolver.Resolver()
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+MODULE_SUFFIX = "::MODULE"
+"""How a CloudFormation module's type ends: it writes resources, task definitions too."""
 MAX_DEPTH = 256
 """Deepest nesting of mappings and sequences read (real templates nest a few dozen levels)."""
 MAX_VALUES = 1_000_000
@@ -190,8 +192,8 @@ class Template(NamedTuple):
     """Whether a value holds an unquoted integer that YAML 1.1 reads as another number."""
     loops: dict[str, Loop] = {}  # noqa: RUF012 - a NamedTuple default, never changed
     transforms: tuple[tuple[str, Position], ...] = ()
-    """The transforms it names (top-level ``Transform``, ``Fn::Transform`` in Resources), each
-    with where it is written."""
+    """The transforms it names (top-level ``Transform``, ``Fn::Transform`` in Resources) and the
+    modules it uses (resources of a ``::MODULE`` type), each with where it is written."""
 
 
 def load(data: bytes) -> Template | None:
@@ -429,6 +431,9 @@ class _Builder:
             if kind is None or not isinstance(kind[1], ScalarNode):
                 continue
             typed, written = True, str(kind[1].value)
+            if written.endswith(MODULE_SUFFIX):  # a module's resources are known when deployed
+                self.transforms.append((written, self.lines.at(key)))
+                continue
             if written != TASK_DEFINITION and not (
                 in_loop and ("${" in written or "&{" in written)
             ):

@@ -28,7 +28,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from .loader import Located, Loop, PlainScalar, Position, Template, TemplateError, load
+from .loader import (
+    MODULE_SUFFIX,
+    Located,
+    Loop,
+    PlainScalar,
+    Position,
+    Template,
+    TemplateError,
+    load,
+)
 from .policy import (
     EXAMPLE_USER,
     RULE_SUMMARIES,
@@ -230,12 +239,13 @@ def _unresolved_level(options: Options) -> str:
 
 
 def _unseen(template: Template, options: Options) -> list[Finding]:
-    """A finding for each transform whose output cannot be known offline."""
+    """A finding for each transform or module whose output cannot be known offline."""
     return [
         Finding(
             UNRESOLVED_VALUE,
             _unresolved_level(options),
-            f"Cannot verify: the transform {shown(name)} can add or change resources, task "
+            f"Cannot verify: the {'module' if name.endswith(MODULE_SUFFIX) else 'transform'} "
+            f"{shown(name)} can add or change resources, task "
             "definitions too, and only CloudFormation sees what it writes. Fix: check the "
             "processed template (aws cloudformation get-template --template-stage Processed), "
             "or rely on the hook at deploy time.",

@@ -29,7 +29,7 @@ read, or one without ``ContainerDefinitions``, from the template; deletions and 
 types are not checked.
 
 A template that holds no task definition (no ``AWS::ECS::TaskDefinition`` written in it, no
-escape that could spell one, no transform) is answered without reading it. One larger than
+escape that could spell one, no transform or module) is answered without reading it. One larger than
 CloudFormation accepts (``MAX_TEMPLATE_BYTES``) is not read, and resolving values stops at the
 ``deadline`` the caller gives: either leaves the template to the resource-level check.
 """
@@ -40,7 +40,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .loader import TASK_DEFINITION
+from .loader import MODULE_SUFFIX, TASK_DEFINITION
 from .policy import MESSAGE_LIMIT, Settings, fit
 from .resolve import shown
 from .scan import Finding, Options, TaskDefinitionReport, check_file
@@ -290,8 +290,8 @@ def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
 
 def _may_hold_task_definitions(text: str) -> bool:
     """False only when no task definition can be written in ``text``: the type is not written
-    out, no escape could spell it, and no transform could add one."""
-    return TASK_DEFINITION in text or "\\" in text or "Transform" in text
+    out, no escape could spell it, and no transform or module could add one."""
+    return any(sign in text for sign in (TASK_DEFINITION, "\\", "Transform", MODULE_SUFFIX))
 
 
 def _properties(context: object) -> Mapping[str, Any] | None:
