@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-hook realworld register configure org-deploy org-status clean
+	demo test bench bench-hook realworld register configure org-deploy org-status org-off clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -145,8 +145,8 @@ bench-hook: $(PACKAGE) $(RUNTIME)/.installed
 # Rolling out (README: "Rolling out to an organization"). Each target prints what it is about to
 # do and refuses to run without an explicit ACCOUNT and REGION; DRY_RUN=1 only prints.
 ROLLOUT = ACCOUNT="$(ACCOUNT)" REGION="$(REGION)" MODE="$(MODE)" BUCKET="$(BUCKET)" OUS="$(OUS)" \
-	REGIONS="$(REGIONS)" PARAMETERS="$(PARAMETERS)" DRY_RUN="$(DRY_RUN)" PACKAGE="$(PACKAGE)" \
-	deploy/rollout.sh
+	REGIONS="$(REGIONS)" PARAMETERS="$(PARAMETERS)" PARAMETERS_FILE="$(PARAMETERS_FILE)" \
+	DRY_RUN="$(DRY_RUN)" PACKAGE="$(PACKAGE)" deploy/rollout.sh
 
 register: target-schemas/aws-ecs-taskdefinition.json
 	$(ROLLOUT) register
@@ -159,6 +159,9 @@ org-deploy: $(PACKAGE)
 
 org-status: $(STAMP)
 	$(ROLLOUT) org-status
+
+org-off: $(STAMP)
+	$(ROLLOUT) org-off
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

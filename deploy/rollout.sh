@@ -3,8 +3,13 @@
 #   register    register the hook in one account and Region and make it the default version
 #   configure   enable it there with deploy/config/$MODE.json (MODE=audit: WARN, enforce: FAIL)
 #   org-deploy  upload the package to BUCKET, create or update the StackSet, add instances for
-#               the organizational units OUS in REGIONS (MODE=audit or enforce)
+#               the organizational units OUS in REGIONS not yet targeted (MODE=audit or enforce)
 #   org-status  show the StackSet, its latest operations and its instances
+#   org-off     stop the hook in every account at once: stop running operations, then set
+#               HookInvocationStatus DISABLED at full concurrency (org-deploy turns it on again)
+# StackSets refuse an operation while another runs on the same StackSet, so each operation this
+# starts is waited for (at most WAIT_SECONDS) before the next; the StackSet also queues them
+# (managed execution) against operations started elsewhere.
 # Nothing runs without an explicit ACCOUNT and REGION, nor with credentials of another account.
 # Every AWS command is printed before it runs; DRY_RUN=1 prints them and runs nothing.
 set -euo pipefail
@@ -17,18 +22,40 @@ MODE=${MODE:-audit}
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "rollout: $*" >&2; exit 2; }
-run() {
+show() {
   local shown="+" arg
   for arg in "$@"; do
     if [[ "$arg" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then shown+=" $arg"; else shown+=" $(printf '%q' "$arg")"; fi
   done
   echo "$shown"
-  [ "${DRY_RUN:-0}" = 1 ] || "$@"
+}
+run() { show "$@"; [ "${DRY_RUN:-0}" = 1 ] || "$@"; }
+# Run a command that starts a StackSet operation, then wait until the operation has ended.
+operation() {
+  show "$@"
+  [ "${DRY_RUN:-0}" = 1 ] && return 0
+  local id
+  id=$("$@" --query OperationId --output text)
+  wait_for "$id"
+}
+wait_for() {
+  local id=$1 status waited=0
+  while :; do
+    status=$(aws cloudformation describe-stack-set-operation "${common[@]}" --operation-id "$id" \
+      --query StackSetOperation.Status --output text)
+    case "$status" in
+      SUCCEEDED|STOPPED) echo "rollout: operation $id $status after ${waited}s"; return 0;;
+      FAILED) die "operation $id FAILED: see make org-status";;
+    esac
+    [ "$waited" -lt "${WAIT_SECONDS:-3600}" ] || die "operation $id still $status after ${waited}s"
+    sleep "${POLL_SECONDS:-15}"; waited=$((waited + ${POLL_SECONDS:-15}))
+  done
 }
 need() { for name in "$@"; do [ -n "${!name:-}" ] || die "set $name (no default, on purpose)"; done; }
 
 action=${1:-}
-case "$action" in register|configure|org-deploy|org-status) ;; *) die "usage: rollout.sh register|configure|org-deploy|org-status";; esac
+case "$action" in register|configure|org-deploy|org-status|org-off) ;;
+  *) die "usage: rollout.sh register|configure|org-deploy|org-status|org-off";; esac
 need ACCOUNT REGION
 [[ "$ACCOUNT" =~ ^[0-9]{12}$ ]] || die "ACCOUNT must be a 12-digit account id, got '$ACCOUNT'"
 case "$MODE" in audit) failure_mode=WARN;; enforce) failure_mode=FAIL;; *) die "MODE must be audit or enforce";; esac
@@ -68,32 +95,68 @@ print(build["version"] + "-" + build["commit"][:12])' "$PACKAGE" 2>/dev/null) ||
     die "$PACKAGE does not name its build: make it with make package"
   key="guardrails-ecs-nonrootuser/$build/guardrails-ecs-nonrootuser.zip"
   read -r -a regions <<< "${REGIONS//,/ }"
-  parameters=(
-    "ParameterKey=PackageBucket,ParameterValue=$BUCKET"
-    "ParameterKey=PackageKey,ParameterValue=$key"
-    "ParameterKey=FailureMode,ParameterValue=$failure_mode"
-  )
-  # Further template parameters, e.g. PARAMETERS='ParameterKey=MinimumUid,ParameterValue=1000'
-  read -r -a extra <<< "${PARAMETERS:-}"
-  parameters+=("${extra[@]}")
+  # Every parameter comes from this command: the three below, PARAMETERS (shorthand, e.g.
+  # 'ParameterKey=MinimumUid,ParameterValue=1000') and PARAMETERS_FILE (the CLI's JSON list,
+  # for list values such as ExemptImages); what none names gets its default.
+  parameters=$(python3 "$here/parameters.py" "PackageBucket=$BUCKET" "PackageKey=$key" \
+    "FailureMode=$failure_mode" ${PARAMETERS:-} ${PARAMETERS_FILE:+"--file=$PARAMETERS_FILE"}) ||
+    die "PARAMETERS or PARAMETERS_FILE cannot be read"
+  parameters_file=$(mktemp); trap 'rm -f "$parameters_file"' EXIT
+  printf '%s\n' "$parameters" > "$parameters_file"
   echo "rollout: StackSet $STACK_SET with FailureMode $failure_mode, package s3://$BUCKET/$key,"
   echo "rollout: for the accounts of $OUS in ${regions[*]} (call as $CALL_AS)"
   run aws s3 cp "$PACKAGE" "s3://$BUCKET/$key" --region "$REGION"
   common=(--stack-set-name "$STACK_SET" --call-as "$CALL_AS" --region "$REGION")
-  template=(--template-body "file://$here/hook-stackset.yaml" --capabilities CAPABILITY_IAM)
+  template=(--template-body "file://$here/hook-stackset.yaml" --capabilities CAPABILITY_IAM
+    --parameters "file://$parameters_file" --managed-execution Active=true)
   if [ "${DRY_RUN:-0}" != 1 ] && aws cloudformation describe-stack-set "${common[@]}" > /dev/null 2>&1; then
-    run aws cloudformation update-stack-set "${common[@]}" "${template[@]}" \
-      --parameters "${parameters[@]}" \
-      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25
+    operation aws cloudformation update-stack-set "${common[@]}" "${template[@]}" \
+      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25,RegionConcurrencyType=PARALLEL
+    targeted=$(aws cloudformation list-stack-instances "${common[@]}" \
+      --query 'Summaries[].[OrganizationalUnitId,Region]' --output text)
   else
     run aws cloudformation create-stack-set "${common[@]}" "${template[@]}" \
-      --parameters "${parameters[@]}" --permission-model SERVICE_MANAGED \
+      --permission-model SERVICE_MANAGED \
       --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false
+    targeted=""
   fi
-  run aws cloudformation create-stack-instances "${common[@]}" \
-    --deployment-targets "OrganizationalUnitIds=$OUS" --regions "${regions[@]}" \
-    --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25,RegionConcurrencyType=PARALLEL
-  echo "rollout: follow it with make org-status"
+  # Instances only for the OUs and Regions not targeted yet (the update reached the others).
+  for region in "${regions[@]}"; do
+    new=()
+    for ou in ${OUS//,/ }; do
+      grep -qxF "$ou	$region" <<< "$targeted" || new+=("$ou")
+    done
+    [ "${#new[@]}" -gt 0 ] || { echo "rollout: $region: every OU is targeted already"; continue; }
+    ous=$(IFS=,; echo "${new[*]}")
+    operation aws cloudformation create-stack-instances "${common[@]}" \
+      --deployment-targets "OrganizationalUnitIds=$ous" --regions "$region" \
+      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25
+  done
+  echo "rollout: done; see make org-status"
+  ;;
+org-off)
+  common=(--stack-set-name "$STACK_SET" --call-as "$CALL_AS" --region "$REGION")
+  echo "rollout: turning $TYPE_NAME off in every account of StackSet $STACK_SET (HookInvocationStatus DISABLED)"
+  running=""
+  if [ "${DRY_RUN:-0}" != 1 ]; then
+    running=$(aws cloudformation list-stack-set-operations "${common[@]}" \
+      --query "Summaries[?Status=='RUNNING' || Status=='QUEUED'].OperationId" --output text)
+  fi
+  for id in $running; do  # an operation in the way would hold the stop behind it
+    run aws cloudformation stop-stack-set-operation "${common[@]}" --operation-id "$id"
+    wait_for "$id"
+  done
+  keys=HookInvocationStatus
+  [ "${DRY_RUN:-0}" = 1 ] || keys=$(aws cloudformation describe-stack-set "${common[@]}" \
+    --query 'StackSet.Parameters[].ParameterKey' --output text)
+  parameters=("ParameterKey=HookInvocationStatus,ParameterValue=DISABLED")
+  for key in $keys; do
+    [ "$key" = HookInvocationStatus ] || parameters+=("ParameterKey=$key,UsePreviousValue=true")
+  done
+  operation aws cloudformation update-stack-set "${common[@]}" --use-previous-template \
+    --capabilities CAPABILITY_IAM --parameters "${parameters[@]}" \
+    --operation-preferences FailureTolerancePercentage=100,MaxConcurrentPercentage=100,RegionConcurrencyType=PARALLEL
+  echo "rollout: off; make org-deploy turns it on again"
   ;;
 org-status)
   common=(--stack-set-name "$STACK_SET" --call-as "$CALL_AS" --region "$REGION")

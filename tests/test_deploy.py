@@ -435,3 +435,216 @@ def test_make_passes_account_and_region_through() -> None:
     )
     assert refused.returncode != 0
     assert "set ACCOUNT" in refused.stderr
+
+
+@pytest.fixture
+def fake_aws(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """An environment whose `aws` is tests/fake_aws.py, and the file holding its state."""
+    bin_directory = tmp_path / "bin"
+    bin_directory.mkdir()
+    command = bin_directory / "aws"
+    fake = Path(__file__).with_name("fake_aws.py")
+    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+    command.chmod(0o755)
+    state = tmp_path / "state.json"
+    env = {
+        "PATH": f"{bin_directory}:{os.environ['PATH']}",
+        "FAKE_AWS_STATE": str(state),
+        "POLL_SECONDS": "0",
+        "HOME": str(tmp_path),
+    }
+    yield env, state
+
+
+def stack_set_state(
+    state: Path, *, exists: bool, targets: list[list[str]], running: bool = False
+) -> None:
+    operations = {"op-0": {"status": "RUNNING", "polls": 2, "action": "UPDATE", "targets": []}}
+    state.write_text(
+        json.dumps(
+            {
+                "account": ACCOUNT,
+                "exists": exists,
+                "parameters": ["PackageBucket", "PackageKey", "FailureMode", "MinimumUid"],
+                "targets": targets,
+                "operations": operations if running else {},
+                "calls": [],
+            }
+        )
+    )
+
+
+def stackset_calls(state: Path) -> list[str]:
+    """The StackSet commands the rollout ran, in order, with the operation each waited on."""
+    calls = json.loads(state.read_text())["calls"]
+    shown = []
+    for call in calls:
+        if call[0] != "cloudformation":
+            continue
+        if call[1] == "describe-stack-set-operation":
+            shown.append(f"wait {call[call.index('--operation-id') + 1]}")
+        elif call[1] == "create-stack-instances":
+            targets = call[call.index("--deployment-targets") + 1].split("=", 1)[1]
+            shown.append(f"create-stack-instances {targets} {call[call.index('--regions') + 1]}")
+        else:
+            shown.append(call[1])
+    return shown
+
+
+OU_A, OU_B, OTHER_REGION = "ou-ab12-aaaaaaaa", "ou-ab12-bbbbbbbb", "us-east-1"
+
+
+@pytest.mark.parametrize(
+    ("exists", "targets", "ous", "expected"),
+    [
+        pytest.param(
+            False,
+            [],
+            OU_A,
+            [
+                "describe-stack-set",
+                "create-stack-set",
+                f"create-stack-instances {OU_A} {REGION}",
+                "wait op-1",
+                "wait op-1",
+                f"create-stack-instances {OU_A} {OTHER_REGION}",
+                "wait op-2",
+                "wait op-2",
+            ],
+            id="first-deploy",
+        ),
+        pytest.param(
+            True,
+            [[OU_A, REGION], [OU_A, OTHER_REGION]],
+            OU_A,
+            [
+                "describe-stack-set",
+                "update-stack-set",
+                "wait op-1",
+                "wait op-1",
+                "list-stack-instances",
+            ],
+            id="update",
+        ),
+        pytest.param(
+            True,
+            [[OU_A, REGION], [OU_A, OTHER_REGION]],
+            f"{OU_A},{OU_B}",
+            [
+                "describe-stack-set",
+                "update-stack-set",
+                "wait op-1",
+                "wait op-1",
+                "list-stack-instances",
+                f"create-stack-instances {OU_B} {REGION}",
+                "wait op-2",
+                "wait op-2",
+                f"create-stack-instances {OU_B} {OTHER_REGION}",
+                "wait op-3",
+                "wait op-3",
+            ],
+            id="adding-an-ou",
+        ),
+    ],
+)
+def test_org_deploy_waits_for_each_operation_and_targets_only_what_is_new(
+    *,
+    fake_aws: tuple[dict[str, str], Path],
+    tmp_path: Path,
+    exists: bool,
+    targets: list[list[str]],
+    ous: str,
+    expected: list[str],
+) -> None:
+    env, state = fake_aws
+    stack_set_state(state, exists=exists, targets=targets)
+    package = tmp_path / "package.zip"
+    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
+    result = rollout(
+        "org-deploy",
+        env,
+        ACCOUNT=ACCOUNT,
+        REGION=REGION,
+        BUCKET="packages",
+        PACKAGE=str(package),
+        OUS=ous,
+        REGIONS=f"{REGION},{OTHER_REGION}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert stackset_calls(state) == expected
+
+
+def test_the_stand_in_refuses_an_operation_while_one_runs(
+    fake_aws: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    """As StackSets do: starting operations back to back, without waiting, fails."""
+    env, state = fake_aws
+    stack_set_state(state, exists=True, targets=[])
+    call = ["aws", "cloudformation", "update-stack-set", "--stack-set-name", "s"]
+    environment = {**os.environ, **env}
+    first = subprocess.run(call, env=environment, capture_output=True, text=True, check=False)
+    second = subprocess.run(call, env=environment, capture_output=True, text=True, check=False)
+    assert first.returncode == 0
+    assert second.returncode == 254
+    assert "OperationInProgressException" in second.stderr
+
+
+def test_org_off_stops_what_runs_then_disables_everywhere_at_once(
+    fake_aws: tuple[dict[str, str], Path],
+) -> None:
+    env, state = fake_aws
+    stack_set_state(state, exists=True, targets=[[OU_A, REGION]], running=True)
+    result = rollout("org-off", env, ACCOUNT=ACCOUNT, REGION=REGION)
+    assert result.returncode == 0, result.stderr
+    assert stackset_calls(state) == [
+        "list-stack-set-operations",
+        "stop-stack-set-operation",
+        "wait op-0",
+        "wait op-0",
+        "describe-stack-set",
+        "update-stack-set",
+        "wait op-2",
+        "wait op-2",
+    ]
+    (update,) = [c for c in json.loads(state.read_text())["calls"] if c[1] == "update-stack-set"]
+    assert "--use-previous-template" in update
+    assert update[update.index("--parameters") + 1 :][:5] == [
+        "ParameterKey=HookInvocationStatus,ParameterValue=DISABLED",
+        "ParameterKey=PackageBucket,UsePreviousValue=true",
+        "ParameterKey=PackageKey,UsePreviousValue=true",
+        "ParameterKey=FailureMode,UsePreviousValue=true",
+        "ParameterKey=MinimumUid,UsePreviousValue=true",
+    ]
+    preferences = update[update.index("--operation-preferences") + 1]
+    assert preferences == (
+        "FailureTolerancePercentage=100,MaxConcurrentPercentage=100,RegionConcurrencyType=PARALLEL"
+    )
+
+
+def test_list_parameters_go_through_a_parameters_file(tmp_path: Path) -> None:
+    given = tmp_path / "parameters.json"
+    given.write_text(
+        json.dumps([{"ParameterKey": "ExemptImages", "ParameterValue": "*fluent-bit*,*datadog*"}])
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(DEPLOY / "parameters.py"),
+            "PackageBucket=packages",
+            "ParameterKey=MinimumUid,ParameterValue=1000",
+            f"--file={given}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(result.stdout)
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in document}
+    assert values == {
+        "PackageBucket": "packages",
+        "MinimumUid": "1000",
+        "ExemptImages": "*fluent-bit*,*datadog*",
+    }
+    configuration = stackset_configuration(values)
+    hook = configuration["CloudFormationConfiguration"]["HookConfiguration"]
+    assert hook["Properties"]["ExemptImages"] == ["*fluent-bit*", "*datadog*"]
