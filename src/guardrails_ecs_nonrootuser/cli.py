@@ -1,4 +1,5 @@
-"""`ecs-nonroot check`: the hook's decision over CloudFormation templates, before deploying them.
+"""`ecs-nonroot check`: the hook's decision over CloudFormation templates, before deploying them
+(and `ecs-nonroot audit`: over what is deployed already, see ``audit``).
 
 Reads YAML and JSON templates (files, directories searched recursively, or - for standard
 input), checks every AWS::ECS::TaskDefinition with the hook's own policy and prints the result as
@@ -46,6 +47,8 @@ _FLAGS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return _audit(parser, args)
     if args.command != "check":
         parser.print_help()
         return EXIT_USAGE
@@ -60,14 +63,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(printable(f"{parser.prog}: error: {unknown}"), file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "json":
-        output = render_json(reports)
-    elif args.format == "sarif":
-        output = render_sarif(reports, __version__)
-    else:
-        output = render_text(reports)
-    print(output)
+    _print(reports, args.format)
     return exit_code(reports)
+
+
+def _print(reports: Sequence[FileReport], form: str) -> None:
+    if form == "json":
+        print(render_json(reports))
+    elif form == "sarif":
+        print(render_sarif(reports, __version__))
+    else:
+        print(render_text(reports))
+
+
+def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`ecs-nonroot audit`: exit codes as check's, or EXIT_PARTIAL when some account or Region
+    could not be read (what could be is reported)."""
+    from . import audit
+
+    try:
+        import boto3
+    except ImportError:
+        print(
+            f"{parser.prog}: error: audit needs boto3: pip install {_AUDIT_EXTRA!r}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        options = _options(args)
+        session = boto3.Session()
+        regions = [r for item in args.region for r in item.split(",") if r]
+        if not regions and session.region_name:
+            regions = [session.region_name]
+        if not regions:
+            raise ValueError("no Region: give --region (or set AWS_REGION)")
+        if args.organization:
+            accounts = audit.accounts_of_organization(session)
+        elif args.accounts:
+            accounts = [a for item in args.accounts for a in item.split(",") if a]
+        else:
+            accounts = [audit.caller_account(session)]
+        if any(not (a.isascii() and a.isdigit() and len(a) == 12) for a in accounts):
+            raise ValueError("--accounts wants 12-digit account ids")
+        reports, unreadable = audit.audit(
+            session,
+            audit.units_of(accounts, regions),
+            options,
+            role=args.role,
+            in_use=args.in_use,
+            jobs=args.jobs,
+            progress=audit.terminal_progress,
+        )
+    except Exception as error:  # credentials, Organizations, or the caller's identity
+        print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
+        return EXIT_USAGE
+    _print([*unreadable, *reports], args.format)
+    return audit.EXIT_PARTIAL if unreadable else exit_code(reports)
+
+
+def _audit_error(error: Exception) -> str:
+    """What stopped the audit before it read any account."""
+    if isinstance(error, ValueError):
+        return str(error)
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        return f"{getattr(error, 'operation_name', 'AWS')}: {response.get('Error', {}).get('Code')}"
+    return type(error).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check that no container of an ECS task definition can run as root.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="check")
+    commands = parser.add_subparsers(dest="command", metavar="{check,audit}")
     check = commands.add_parser(
         "check",
         help="check CloudFormation templates",
@@ -84,13 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="template, directory, or -")
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    check.add_argument(
-        "--config",
-        metavar="FILE",
-        help="the hook's type configuration (JSON): its Properties object, or a whole "
-        "CloudFormationConfiguration document as given to set-type-configuration",
-    )
+    _policy_arguments(check)
     check.add_argument(
         "--parameter",
         action="append",
@@ -101,37 +156,78 @@ def _parser() -> argparse.ArgumentParser:
         "an error.",
     )
     check.add_argument(
-        "--unresolved",
-        choices=("fail", "warn"),
-        default="fail",
-        help="a User that cannot be resolved from the template fails (default) or only warns",
-    )
-    check.add_argument("--allow-root-group", action=argparse.BooleanOptionalAction, default=None)
-    check.add_argument(
-        "--require-numeric-user", action=argparse.BooleanOptionalAction, default=None
-    )
-    check.add_argument("--minimum-uid", metavar="N")
-    check.add_argument("--windows-containers", choices=("ENFORCE_NON_ADMIN", "SKIP"))
-    check.add_argument(
-        "--exempt-container-name",
-        dest="exempt_container_names",
-        action="append",
-        metavar="GLOB",
-    )
-    check.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
-    check.add_argument(
-        "--allow-match-all-exemptions",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="accept an exemption pattern made only of wildcards (*), which exempts everything",
-    )
-    check.add_argument(
         "--jobs",
         type=_positive,
         default=os.cpu_count() or 1,
         help="processes for large trees (at most one per core)",
     )
+    audit = commands.add_parser(
+        "audit",
+        help="decide what is deployed: task definitions and stacks, in accounts and Regions",
+        description=_AUDIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _policy_arguments(audit)
+    audit.add_argument("--region", action="append", default=[], help="Region(s), comma-separated")
+    where = audit.add_mutually_exclusive_group()
+    where.add_argument("--accounts", action="append", help="account ids, comma-separated")
+    where.add_argument(
+        "--organization", action="store_true", help="every ACTIVE account of the organization"
+    )
+    audit.add_argument("--role", help="the role to assume in each account other than the caller's")
+    audit.add_argument(
+        "--in-use",
+        action="store_true",
+        help="only task definitions that services deploy or running tasks run",
+    )
+    audit.add_argument(
+        "--jobs", type=_positive, default=8, help="accounts and Regions read at once"
+    )
     return parser
+
+
+_AUDIT_EXTRA = "guardrails-ecs-nonrootuser[audit]"
+_AUDIT_HELP = """Decide what is deployed with the hook's policy and configuration, before enforcing:
+every ACTIVE task definition revision (--in-use: only those in use) from the ECS API, and every
+stack's template with its own parameter values ("would be blocked on its next update"). Reads
+the caller's account, or --accounts / --organization by assuming --role in each. Exit codes as
+check's, and 3 when some account or Region could not be read (the rest is reported)."""
+
+
+def _policy_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments check and audit share: output, configuration and the policy's settings."""
+    command.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    command.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the hook's type configuration (JSON): its Properties object, or a whole "
+        "CloudFormationConfiguration document as given to set-type-configuration",
+    )
+    command.add_argument(
+        "--unresolved",
+        choices=("fail", "warn"),
+        default="fail",
+        help="a User that cannot be resolved from the template fails (default) or only warns",
+    )
+    command.add_argument("--allow-root-group", action=argparse.BooleanOptionalAction, default=None)
+    command.add_argument(
+        "--require-numeric-user", action=argparse.BooleanOptionalAction, default=None
+    )
+    command.add_argument("--minimum-uid", metavar="N")
+    command.add_argument("--windows-containers", choices=("ENFORCE_NON_ADMIN", "SKIP"))
+    command.add_argument(
+        "--exempt-container-name",
+        dest="exempt_container_names",
+        action="append",
+        metavar="GLOB",
+    )
+    command.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
+    command.add_argument(
+        "--allow-match-all-exemptions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept an exemption pattern made only of wildcards (*), which exempts everything",
+    )
 
 
 def _positive(text: str) -> int:
@@ -145,7 +241,7 @@ def _options(args: argparse.Namespace) -> Options:
     return build_options(
         args.config,
         {key: value for key, value in flags.items() if value is not None},
-        args.parameter,
+        getattr(args, "parameter", []),
         args.unresolved,
     )
 

@@ -1,0 +1,283 @@
+"""`ecs-nonroot audit` against moto's server on 127.0.0.1: two accounts reached by assuming a
+role, an organization's account list, task definitions active, inactive and in use (by a service
+and by a running task), stacks with parameter values, an account whose role cannot be assumed,
+and throttling.
+
+moto assumes any role and never throttles; a small proxy in front of it (``Faults``) refuses
+AssumeRole into one account with AccessDenied and answers the first ListTaskDefinitions calls
+with ThrottlingException, as STS and ECS answer those (documented error codes), and forwards
+everything else."""
+
+import http.client
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+CALLER = "123456789012"  # the account moto answers for
+MEMBER = "111111111111"
+LOCKED = "222222222222"
+REGION = "eu-west-1"
+ROLE = "NonRootAudit"
+STACK_TEMPLATE = """\
+Parameters:
+  WorkerUser: {Type: String, Default: "1000"}
+Resources:
+  Worker:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - {Name: worker, Image: registry.example/worker:1, User: !Ref WorkerUser, Memory: 128}
+"""
+
+
+class Faults(http.server.BaseHTTPRequestHandler):
+    """Forwards to moto, except for the faults it is set to answer."""
+
+    upstream = ""
+    throttle_left = 0
+    seen: list[str] = []  # noqa: RUF012 - the calls it forwarded or answered, in order
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        action = target.rpartition(".")[2] or dict(
+            item.split("=", 1) for item in body.decode().split("&") if "=" in item
+        ).get("Action", "")
+        Faults.seen.append(action)
+        if action == "AssumeRole" and LOCKED in urllib.parse.unquote(body.decode()):
+            denied = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            denied += b"<Message>denied</Message></Error></ErrorResponse>"
+            self.reply(403, denied, "text/xml")
+        elif action == "ListTaskDefinitions" and Faults.throttle_left > 0:
+            Faults.throttle_left -= 1
+            throttled = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+            self.reply(400, json.dumps(throttled).encode(), "application/x-amz-json-1.1")
+        else:
+            self.forward(body)
+
+    def forward(self, body: bytes) -> None:
+        host, port = self.upstream.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        connection.request("POST", self.path, body=body, headers=headers)
+        response = connection.getresponse()
+        self.reply(response.status, response.read(), response.getheader("Content-Type", ""))
+        connection.close()
+
+    def reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """moto's server behind the fault proxy, both on loopback; an environment that uses them."""
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    Faults.upstream = f"http://{host}:{port}"
+    request = urllib.request.Request(f"{Faults.upstream}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request).close()
+    Faults.throttle_left, Faults.seen = 0, []
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Faults)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.server_port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_MAX_ATTEMPTS": "",  # the audit's own retry settings apply
+    }
+    try:
+        yield env
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        moto.stop()
+
+
+def session(env: dict[str, str], account: str = CALLER) -> boto3.Session:
+    """The caller's session, or one in ``account`` (moto's assume-role credentials)."""
+    base = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    if account == CALLER:
+        return base
+    sts = base.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"])
+    role = f"arn:aws:iam::{account}:role/{ROLE}"
+    credentials = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
+def deploy(env: dict[str, str], account: str) -> None:
+    """In ``account``: a root task definition a service runs, a compliant one a task runs, an
+    unused root one, an inactive root one, and a stack whose parameter makes its worker root."""
+    endpoint = env["AWS_ENDPOINT_URL"]
+    ecs = session(env, account).client("ecs", endpoint_url=endpoint)
+
+    def register(family: str, user: str | None) -> str:
+        container: dict[str, Any] = {"name": "app", "image": "registry.example/app:1"}
+        if user is not None:
+            container["user"] = user
+        definition = ecs.register_task_definition(
+            family=family, containerDefinitions=[{**container, "memory": 128}]
+        )
+        arn: str = definition["taskDefinition"]["taskDefinitionArn"]
+        return arn
+
+    served = register("served", "0")
+    ran = register("ran", "1000:1000")
+    register("unused", None)
+    inactive = register("inactive", "root")
+    ecs.deregister_task_definition(taskDefinition=inactive)
+    ecs.create_cluster(clusterName="main")
+    ecs.create_service(cluster="main", serviceName="web", taskDefinition=served, desiredCount=1)
+    ec2 = session(env, account).client("ec2", endpoint_url=endpoint)
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
+    document = json.dumps({"instanceId": instance["InstanceId"]})
+    ecs.register_container_instance(cluster="main", instanceIdentityDocument=document)
+    ecs.run_task(cluster="main", taskDefinition=ran, count=1)
+    cloudformation = session(env, account).client("cloudformation", endpoint_url=endpoint)
+    cloudformation.create_stack(
+        StackName="workers",
+        TemplateBody=STACK_TEMPLATE,
+        Parameters=[{"ParameterKey": "WorkerUser", "ParameterValue": "0"}],
+    )
+
+
+def run_audit(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:
+    command = [str(Path(sys.executable).with_name("ecs-nonroot")), "audit", "--format", "json"]
+    result = subprocess.run(
+        [*command, *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    document = json.loads(result.stdout) if result.stdout.strip() else None
+    return result.returncode, document, result.stderr
+
+
+def verdicts(document: Any) -> dict[str, str]:
+    """Path -> FAIL or PASS (the worst container verdict), or the file's status. The task
+    definition the stack created (moto names its family task-definition-NNNNNN) is "stack's"."""
+    found = {}
+    for file in document["files"]:
+        containers = [c for t in file["taskDefinitions"] for c in t["containers"]]
+        path = re.sub(r"/task-definition-[0-9]+:", "/stack's:", file["path"])
+        if file["status"] != "checked":
+            found[path] = file["status"]
+        else:
+            found[path] = "FAIL" if any(c["verdict"] == "FAIL" for c in containers) else "PASS"
+    return found
+
+
+def expected(account: str, *, in_use: bool = False) -> dict[str, str]:
+    base = f"aws://{account}/{REGION}"
+    found = {
+        f"{base}/task-definition/served:1": "FAIL",
+        f"{base}/task-definition/ran:1": "PASS",
+        f"{base}/stack/workers": "FAIL",  # WorkerUser is 0 in the stack, 1000 by default
+    }
+    if not in_use:  # the stack's task definition, as deployed (User 0), used by nothing
+        found[f"{base}/task-definition/stack's:1"] = "FAIL"
+    if not in_use:
+        found[f"{base}/task-definition/unused:1"] = "FAIL"
+    return found
+
+
+def test_the_callers_account_every_active_task_definition_and_stack(aws: dict[str, str]) -> None:
+    deploy(aws, CALLER)
+    code, document, stderr = run_audit(aws, "--region", REGION)
+    assert code == 1, stderr
+    assert verdicts(document) == expected(CALLER)
+
+
+def test_in_use_only_what_services_and_running_tasks_use(aws: dict[str, str]) -> None:
+    deploy(aws, CALLER)
+    code, document, _ = run_audit(aws, "--region", REGION, "--in-use")
+    assert code == 1
+    assert verdicts(document) == expected(CALLER, in_use=True)
+
+
+def test_the_policy_configuration_applies(aws: dict[str, str]) -> None:
+    deploy(aws, CALLER)
+    code, document, _ = run_audit(
+        aws, "--region", REGION, "--in-use", "--exempt-container-name", "*p*"
+    )
+    assert code == 1  # the stack's container is "worker", not exempt
+    found = verdicts(document)
+    assert found[f"aws://{CALLER}/{REGION}/task-definition/served:1"] == "PASS"
+    assert found[f"aws://{CALLER}/{REGION}/stack/workers"] == "FAIL"
+
+
+def test_accounts_by_role_with_one_unreadable_keep_the_rest_and_say_so(
+    aws: dict[str, str],
+) -> None:
+    deploy(aws, CALLER)
+    deploy(aws, MEMBER)
+    accounts = f"{CALLER},{MEMBER},{LOCKED}"
+    code, document, _ = run_audit(aws, "--region", REGION, "--accounts", accounts, "--role", ROLE)
+    assert code == 3  # partial: one account could not be read
+    assert verdicts(document) == {
+        **expected(CALLER),
+        **expected(MEMBER),
+        f"aws://{LOCKED}/{REGION}": "error",
+    }
+    (locked,) = [f for f in document["files"] if f["path"] == f"aws://{LOCKED}/{REGION}"]
+    assert locked["note"] == "cannot be read: AssumeRole: AccessDenied"
+    assert Faults.seen.count("AssumeRole") >= 2
+
+
+def test_the_organizations_accounts(aws: dict[str, str]) -> None:
+    organizations = session(aws).client("organizations", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    organizations.create_organization(FeatureSet="ALL")
+    member = organizations.create_account(AccountName="member", Email="m@example.com")
+    account = member["CreateAccountStatus"]["AccountId"]
+    deploy(aws, account)
+    code, document, _ = run_audit(aws, "--region", REGION, "--organization", "--role", ROLE)
+    assert code == 1
+    assert verdicts(document) == expected(account)  # the caller's (management) account: empty
+
+
+def test_throttled_calls_are_retried(aws: dict[str, str]) -> None:
+    deploy(aws, CALLER)
+    Faults.throttle_left = 2
+    code, document, _ = run_audit(aws, "--region", REGION)
+    assert code == 1
+    assert verdicts(document) == expected(CALLER)
+    assert Faults.seen.count("ListTaskDefinitions") == 3
+
+
+def test_without_a_region_it_says_so(aws: dict[str, str]) -> None:
+    env = {k: v for k, v in aws.items() if k != "AWS_DEFAULT_REGION"}
+    code, document, stderr = run_audit(env)
+    assert (code, document) == (2, None)
+    assert "no Region" in stderr
