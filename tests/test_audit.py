@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
+from iam_policy import allows, policy
 from moto.server import ThreadedMotoServer
 
 CALLER = "123456789012"  # the account moto answers for
@@ -48,7 +49,7 @@ class Faults(http.server.BaseHTTPRequestHandler):
 
     upstream = ""
     throttle_left = 0
-    seen: list[str] = []  # noqa: RUF012 - the calls it forwarded or answered, in order
+    seen: list[str] = []  # noqa: RUF012 - the calls (service:Action) it saw, in order
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -59,7 +60,8 @@ class Faults(http.server.BaseHTTPRequestHandler):
         action = target.rpartition(".")[2] or dict(
             item.split("=", 1) for item in body.decode().split("&") if "=" in item
         ).get("Action", "")
-        Faults.seen.append(action)
+        scope = self.headers.get("Authorization", "").split("Credential=")[-1].split("/")
+        Faults.seen.append(f"{scope[3] if len(scope) > 3 else '?'}:{action}")
         if action == "AssumeRole" and LOCKED in urllib.parse.unquote(body.decode()):
             denied = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
             denied += b"<Message>denied</Message></Error></ErrorResponse>"
@@ -253,7 +255,7 @@ def test_accounts_by_role_with_one_unreadable_keep_the_rest_and_say_so(
     }
     (locked,) = [f for f in document["files"] if f["path"] == f"aws://{LOCKED}/{REGION}"]
     assert locked["note"] == "cannot be read: AssumeRole: AccessDenied"
-    assert Faults.seen.count("AssumeRole") >= 2
+    assert Faults.seen.count("sts:AssumeRole") >= 2
 
 
 def test_the_organizations_accounts(aws: dict[str, str]) -> None:
@@ -273,7 +275,7 @@ def test_throttled_calls_are_retried(aws: dict[str, str]) -> None:
     code, document, _ = run_audit(aws, "--region", REGION)
     assert code == 1
     assert verdicts(document) == expected(CALLER)
-    assert Faults.seen.count("ListTaskDefinitions") == 3
+    assert Faults.seen.count("ecs:ListTaskDefinitions") == 3
 
 
 def test_without_a_region_it_says_so(aws: dict[str, str]) -> None:
@@ -281,3 +283,22 @@ def test_without_a_region_it_says_so(aws: dict[str, str]) -> None:
     code, document, stderr = run_audit(env)
     assert (code, document) == (2, None)
     assert "no Region" in stderr
+
+
+def test_every_call_is_allowed_by_the_audit_policies(aws: dict[str, str]) -> None:
+    """The operator's policy allows every call; the member role every call made in a member
+    account (all but STS and Organizations)."""
+    deploy(aws, MEMBER)
+    organizations = session(aws).client("organizations", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    organizations.create_organization(FeatureSet="ALL")
+    Faults.seen = []
+    run_audit(
+        aws, "--region", REGION, "--in-use", "--accounts", f"{CALLER},{MEMBER}", "--role", ROLE
+    )
+    run_audit(aws, "--region", REGION, "--organization", "--role", ROLE)
+    calls = set(Faults.seen)
+    assert {"sts:AssumeRole", "organizations:ListAccounts", "ecs:DescribeTasks"} <= calls
+    operator, member = policy("audit.json"), policy("audit-member-role.yaml")
+    assert [c for c in calls if not allows(operator, c)] == []
+    in_member = {c for c in calls if not c.startswith(("sts:", "organizations:"))}
+    assert [c for c in in_member if not allows(member, c)] == []

@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 import yaml
 from cfnlint.decode import decode_str
+from iam_policy import allows, cli_action, policy
 from moto.server import ThreadedMotoServer
 
 from guardrails_ecs_nonrootuser.policy import Settings
@@ -648,3 +649,21 @@ def test_list_parameters_go_through_a_parameters_file(tmp_path: Path) -> None:
     configuration = stackset_configuration(values)
     hook = configuration["CloudFormationConfiguration"]["HookConfiguration"]
     assert hook["Properties"]["ExemptImages"] == ["*fluent-bit*", "*datadog*"]
+
+
+def test_every_rollout_call_is_allowed_by_the_org_policy(
+    fake_aws: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, state = fake_aws
+    package = tmp_path / "package.zip"
+    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
+    settings = {"ACCOUNT": ACCOUNT, "REGION": REGION, "BUCKET": "packages", "PACKAGE": str(package)}
+    calls = []
+    for exists, action in ((False, "org-deploy"), (True, "org-deploy"), (True, "org-off")):
+        stack_set_state(state, exists=exists, targets=[[OU_A, REGION]], running=action == "org-off")
+        result = rollout(action, env, **settings, OUS=f"{OU_A},{OU_B}", REGIONS=REGION)
+        assert result.returncode == 0, result.stderr
+        calls += json.loads(state.read_text())["calls"]
+    actions = {cli_action(call[0], call[1]) for call in calls}
+    assert "cloudformation:StopStackSetOperation" in actions
+    assert [a for a in sorted(actions) if not allows(policy("org.json"), a)] == []

@@ -1,0 +1,89 @@
+"""Which actions an IAM policy in deploy/iam/ allows, and the AWS calls each operator's tools make
+mapped to IAM actions (for the services called here, an API operation's IAM action has its name:
+checked against parliament's IAM database, which knows every action)."""
+
+import fnmatch
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+IAM = Path(__file__).resolve().parent.parent / "deploy" / "iam"
+
+
+def policy(name: str) -> dict[str, Any]:
+    """A policy document: a JSON file, or the inline policy of the audit member role template."""
+    if name.endswith(".json"):
+        loaded: dict[str, Any] = json.loads((IAM / name).read_text(encoding="utf-8"))
+        return loaded
+    template = yaml.load((IAM / name).read_text(encoding="utf-8"), _Template)
+    role = template["Resources"]["AuditRole"]["Properties"]
+    document: dict[str, Any] = role["Policies"][0]["PolicyDocument"]
+    return document
+
+
+class _Template(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags: !Sub texts with the pseudo parameters filled
+    in as in one account, anything else as nothing."""
+
+
+_PSEUDO = {"${AWS::Partition}": "aws", "${AWS::AccountId}": "123456789012"}
+
+
+def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if suffix != "Sub" or not isinstance(node, yaml.ScalarNode):
+        return None
+    text = str(loader.construct_scalar(node))
+    for name, value in _PSEUDO.items():
+        text = text.replace(name, value)
+    return text
+
+
+_Template.add_multi_constructor("!", _short_form)
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def allows(document: dict[str, Any], action: str) -> bool:
+    """Whether an Allow statement names ``action`` (wildcards as IAM matches them)."""
+    return any(
+        statement["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in actions_of(statement))
+        for statement in document["Statement"]
+    )
+
+
+def known_actions() -> set[str]:
+    """Every IAM action, from parliament's database."""
+    with warnings.catch_warnings():  # parliament imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        import parliament  # type: ignore[import-untyped]
+
+    database = Path(parliament.__file__).with_name("iam_definition.json")
+    return {
+        f"{service['prefix']}:{privilege['privilege']}".lower()
+        for service in json.loads(database.read_text(encoding="utf-8"))
+        for privilege in service["privileges"]
+    }
+
+
+def findings(document: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    """parliament's findings on ``document``: (issue, detail)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from parliament import analyze_policy_string
+
+    analyzed = analyze_policy_string(json.dumps(document), filepath=path)
+    return [(finding.issue, str(finding.detail)) for finding in analyzed.findings]
+
+
+def cli_action(service: str, command: str) -> str:
+    """The IAM action behind an AWS CLI command (``s3 cp`` uploading is PutObject)."""
+    if (service, command) == ("s3", "cp"):
+        return "s3:PutObject"
+    return f"{service}:{''.join(word.capitalize() for word in command.split('-'))}"
