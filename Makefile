@@ -95,8 +95,16 @@ $(COMMIT_STAMP):
 package-report: $(PACKAGE)
 	$(BIN)/python scripts/package_report.py $(PACKAGE)
 
+# The IAM policy linter, in a venv of its own (requirements-parliament.txt says why).
+PARLIAMENT := .cache/parliament-venv/bin/parliament
+
+$(PARLIAMENT): requirements-parliament.txt
+	$(PYTHON312) -m venv --clear .cache/parliament-venv
+	.cache/parliament-venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		-r requirements-parliament.txt
+
 # Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in.
-unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA)
+unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA) $(PARLIAMENT)
 	$(BIN)/pytest
 
 # The unmodified `cfn test` suite against the packaged hook, served by a local Lambda endpoint,

@@ -4,13 +4,16 @@ checked against parliament's IAM database, which knows every action)."""
 
 import fnmatch
 import json
-import warnings
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-IAM = Path(__file__).resolve().parent.parent / "deploy" / "iam"
+ROOT = Path(__file__).resolve().parent.parent
+IAM = ROOT / "deploy" / "iam"
+PARLIAMENT_VENV = ROOT / ".cache" / "parliament-venv"
+"""Where the Makefile installs parliament (requirements-parliament.txt)."""
 
 
 def policy(name: str) -> dict[str, Any]:
@@ -60,11 +63,7 @@ def allows(document: dict[str, Any], action: str) -> bool:
 
 def known_actions() -> set[str]:
     """Every IAM action, from parliament's database."""
-    with warnings.catch_warnings():  # parliament imports the deprecated pkg_resources
-        warnings.simplefilter("ignore")
-        import parliament  # type: ignore[import-untyped]
-
-    database = Path(parliament.__file__).with_name("iam_definition.json")
+    (database,) = PARLIAMENT_VENV.glob("lib/python3*/site-packages/parliament/iam_definition.json")
     return {
         f"{service['prefix']}:{privilege['privilege']}".lower()
         for service in json.loads(database.read_text(encoding="utf-8"))
@@ -72,14 +71,18 @@ def known_actions() -> set[str]:
     }
 
 
-def findings(document: dict[str, Any], path: str) -> list[tuple[str, str]]:
+def findings(document: dict[str, Any]) -> list[tuple[str, str]]:
     """parliament's findings on ``document``: (issue, detail)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from parliament import analyze_policy_string
-
-    analyzed = analyze_policy_string(json.dumps(document), filepath=path)
-    return [(finding.issue, str(finding.detail)) for finding in analyzed.findings]
+    result = subprocess.run(
+        [str(PARLIAMENT_VENV / "bin" / "parliament"), "--string", json.dumps(document), "--json"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    found = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return [(finding["issue"], str(finding["detail"])) for finding in found]
 
 
 def cli_action(service: str, command: str) -> str:
