@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-hook realworld register configure org-deploy org-status org-off clean
+	demo test bench bench-hook realworld register configure org-deploy org-status org-off audit-demo clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -173,6 +173,10 @@ org-off: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# ecs-nonroot audit across two accounts of moto's server on loopback (README: the runbook).
+audit-demo: $(STAMP)
+	$(BIN)/python scripts/audit_demo.py
 
 test: lint validate check-generated unit contract
 

@@ -22,26 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from audit_demo import CALLER, MEMBER, REGION, ROLE, deploy, session
 from iam_policy import allows, policy
 from moto.server import ThreadedMotoServer
 
-CALLER = "123456789012"  # the account moto answers for
-MEMBER = "111111111111"
 LOCKED = "222222222222"
-REGION = "eu-west-1"
-ROLE = "NonRootAudit"
-STACK_TEMPLATE = """\
-Parameters:
-  WorkerUser: {Type: String, Default: "1000"}
-Resources:
-  Worker:
-    Type: AWS::ECS::TaskDefinition
-    Properties:
-      ContainerDefinitions:
-        - {Name: worker, Image: registry.example/worker:1, User: !Ref WorkerUser, Memory: 128}
-"""
 
 
 class Faults(http.server.BaseHTTPRequestHandler):
@@ -117,60 +103,6 @@ def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
         proxy.shutdown()
         proxy.server_close()
         moto.stop()
-
-
-def session(env: dict[str, str], account: str = CALLER) -> boto3.Session:
-    """The caller's session, or one in ``account`` (moto's assume-role credentials)."""
-    base = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    if account == CALLER:
-        return base
-    sts = base.client("sts", endpoint_url=env["AWS_ENDPOINT_URL"])
-    role = f"arn:aws:iam::{account}:role/{ROLE}"
-    credentials = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
-
-
-def deploy(env: dict[str, str], account: str) -> None:
-    """In ``account``: a root task definition a service runs, a compliant one a task runs, an
-    unused root one, an inactive root one, and a stack whose parameter makes its worker root."""
-    endpoint = env["AWS_ENDPOINT_URL"]
-    ecs = session(env, account).client("ecs", endpoint_url=endpoint)
-
-    def register(family: str, user: str | None) -> str:
-        container: dict[str, Any] = {"name": "app", "image": "registry.example/app:1"}
-        if user is not None:
-            container["user"] = user
-        definition = ecs.register_task_definition(
-            family=family, containerDefinitions=[{**container, "memory": 128}]
-        )
-        arn: str = definition["taskDefinition"]["taskDefinitionArn"]
-        return arn
-
-    served = register("served", "0")
-    ran = register("ran", "1000:1000")
-    register("unused", None)
-    inactive = register("inactive", "root")
-    ecs.deregister_task_definition(taskDefinition=inactive)
-    ecs.create_cluster(clusterName="main")
-    ecs.create_service(cluster="main", serviceName="web", taskDefinition=served, desiredCount=1)
-    ec2 = session(env, account).client("ec2", endpoint_url=endpoint)
-    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]
-    document = json.dumps({"instanceId": instance["InstanceId"]})
-    ecs.register_container_instance(cluster="main", instanceIdentityDocument=document)
-    ecs.run_task(cluster="main", taskDefinition=ran, count=1)
-    cloudformation = session(env, account).client("cloudformation", endpoint_url=endpoint)
-    cloudformation.create_stack(
-        StackName="workers",
-        TemplateBody=STACK_TEMPLATE,
-        Parameters=[{"ParameterKey": "WorkerUser", "ParameterValue": "0"}],
-    )
 
 
 def run_audit(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:
