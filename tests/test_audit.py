@@ -10,6 +10,7 @@ everything else."""
 
 import http.client
 import http.server
+import io
 import json
 import os
 import re
@@ -234,3 +235,24 @@ def test_every_call_is_allowed_by_the_audit_policies(aws: dict[str, str]) -> Non
     assert [c for c in calls if not allows(operator, c)] == []
     in_member = {c for c in calls if not c.startswith(("sts:", "organizations:"))}
     assert [c for c in in_member if not allows(member, c)] == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails_ecs_nonrootuser.audit import terminal_progress
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    terminal_progress(1, 2)
+    terminal_progress(2, 2)
+    assert terminal.getvalue() == (
+        "\raudit: 1/2 account-Regions read\raudit: 2/2 account-Regions read\n"
+    )
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    terminal_progress(1, 2)
+    assert piped.getvalue() == ""
