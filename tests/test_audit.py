@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_demo import CALLER, MEMBER, REGION, ROLE, deploy, session
+from audit_demo import CALLER, MEMBER, REGION, ROLE, STACK_TEMPLATE, deploy, session
 from iam_policy import allows, policy
 from moto.server import ThreadedMotoServer
 
@@ -256,3 +256,20 @@ def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(sys, "stderr", piped)
     terminal_progress(1, 2)
     assert piped.getvalue() == ""
+
+
+def test_a_noecho_parameter_of_a_deployed_stack_is_unknown_not_its_default() -> None:
+    """DescribeStacks shows a NoEcho parameter's value as ****: its Default is not its value."""
+    from guardrails_ecs_nonrootuser.audit import Unit, _stack_report
+    from guardrails_ecs_nonrootuser.scan import Options
+
+    template = STACK_TEMPLATE.replace('Default: "1000"', 'Default: "1000", NoEcho: true')
+    stack = {
+        "StackName": "workers",
+        "StackId": f"arn:aws:cloudformation:{REGION}:{CALLER}:stack/workers/1",
+        "Parameters": [{"ParameterKey": "WorkerUser", "ParameterValue": "****"}],
+    }
+    report = _stack_report(Unit(CALLER, REGION), stack, template, Options())
+    (task_definition,) = report.task_definitions
+    assert [c.verdict for c in task_definition.containers] == ["UNRESOLVED"]
+    assert "parameter WorkerUser is NoEcho" in task_definition.findings[0].message

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
+from .resolve import Unresolved
 from .scan import FileReport, Options, check_file
 
 EXIT_PARTIAL = 3
@@ -239,7 +240,7 @@ def _unplaced(report: FileReport) -> FileReport:
 
 def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Options) -> FileReport:
     text = body if isinstance(body, str) else json.dumps(body)
-    values = {
+    values: dict[str, str | Unresolved] = {
         "AWS::AccountId": unit.account,
         "AWS::Region": unit.region,
         "AWS::StackName": stack["StackName"],
@@ -247,9 +248,12 @@ def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Opti
         "AWS::Partition": stack["StackId"].split(":")[1],
     }
     for parameter in stack.get("Parameters", []):
+        name = parameter["ParameterKey"]
         value = parameter.get("ResolvedValue", parameter.get("ParameterValue"))
-        if value is not None and value != _MASKED:
-            values[parameter["ParameterKey"]] = value
+        if value == _MASKED:  # its Default is not its value: it is not known here
+            values[name] = Unresolved(f"parameter {name} is NoEcho: its value is not shown")
+        elif value is not None:
+            values[name] = value
     path = f"{unit.path}/stack/{stack['StackName']}"
     return check_file(
         path, text.encode("utf-8", "surrogatepass"), options._replace(parameters=values)

@@ -184,8 +184,9 @@ class Context(NamedTuple):
 
     parameters: Mapping[str, Any] = MappingProxyType({})
     mappings: Mapping[str, Any] = MappingProxyType({})
-    given: Mapping[str, str] = MappingProxyType({})
-    """Values given on the command line (``--parameter NAME=VALUE``), pseudo parameters too."""
+    given: Mapping[str, str | Unresolved] = MappingProxyType({})
+    """Values given on the command line (``--parameter NAME=VALUE``), pseudo parameters too;
+    or known not to be knowable (a deployed stack's NoEcho parameter): ``Unresolved``."""
     budget: Budget = Budget(sys.maxsize)
     """Shared by every resolution of one template (``check_template`` gives each its own)."""
     numbers: bool = False
@@ -212,32 +213,37 @@ class Context(NamedTuple):
             return NO_VALUE
         declared = self.parameters.get(name)
         kind = declared.get("Type", "String") if isinstance(declared, dict) else None
-        if name in self.given:
-            value: Any = self.given[name]
-        elif isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
-            return Unresolved(
-                f"parameter {shown(name)} is read from SSM at deploy time", parameter=name
-            )
-        elif declared is not None and not self.defaults:
-            return Unresolved(
-                f"parameter {shown(name)} gets its value at deploy time", parameter=name
-            )
-        elif isinstance(declared, dict) and declared.get("Default") is not None:
-            value = self.read(declared["Default"])
-        elif declared is not None:
-            return Unresolved(f"parameter {shown(name)} has no Default", parameter=name)
-        elif name in PSEUDO_PARAMETERS:
-            return Unresolved(f"pseudo parameter {name} is known at deploy time", parameter=name)
-        elif name.startswith("AWS::"):
-            return _invalid(f"{shown(name)} is not a pseudo parameter")
-        else:
-            return Unresolved(f"Ref {shown(name)} names a resource, known at deploy time")
+        value: Any = self.given[name] if name in self.given else self._default(name, declared)
+        if isinstance(value, Unresolved):
+            return value
         if isinstance(kind, str) and ("List" in kind) and isinstance(value, str):
             value = [item.strip() for item in value.split(",")]
         elif not isinstance(value, (str, list)):
             value = str(value)
         no_echo = declared.get("NoEcho") if isinstance(declared, dict) else None
         return _secret(value) if str(no_echo).lower() == "true" else value
+
+    def _default(self, name: str, declared: Any) -> Any:
+        """The value of ``Ref: name`` when none is given: a parameter's Default, or why the
+        template alone does not tell."""
+        kind = declared.get("Type", "String") if isinstance(declared, dict) else None
+        if isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value"):
+            return Unresolved(
+                f"parameter {shown(name)} is read from SSM at deploy time", parameter=name
+            )
+        if declared is not None and not self.defaults:
+            return Unresolved(
+                f"parameter {shown(name)} gets its value at deploy time", parameter=name
+            )
+        if isinstance(declared, dict) and declared.get("Default") is not None:
+            return self.read(declared["Default"])
+        if declared is not None:
+            return Unresolved(f"parameter {shown(name)} has no Default", parameter=name)
+        if name in PSEUDO_PARAMETERS:
+            return Unresolved(f"pseudo parameter {name} is known at deploy time", parameter=name)
+        if name.startswith("AWS::"):
+            return _invalid(f"{shown(name)} is not a pseudo parameter")
+        return Unresolved(f"Ref {shown(name)} names a resource, known at deploy time")
 
     def given_only(self) -> Context:
         """This context without parameter Defaults: only what the command line gives."""

@@ -86,7 +86,7 @@ class Options(NamedTuple):
     """How templates are checked: the hook's settings plus what only the command line knows."""
 
     settings: Settings = Settings()
-    parameters: Mapping[str, str] | None = None
+    parameters: Mapping[str, str | Unresolved] | None = None
     warn_unresolved: bool = False
     certain_only: bool = False
     """Fail only what every deployment of the template fails; parameter values are unknown."""
