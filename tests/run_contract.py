@@ -14,14 +14,18 @@ leave the machine.
     python tests/run_contract.py              the hook must pass every contract test
     python tests/run_contract.py --permissive negative control: a hook that lets everything
                                               through must fail exactly the FAILED-expecting tests
+                                              (its expected failures go to a log, shown only if
+                                              the control does not fail as it must)
 """
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from lambda_endpoint import allow_loopback_only, served
@@ -76,6 +80,27 @@ def run_cfn_test(endpoint: str, report: Path) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Standard output and error of this process and its children go to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("wb") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def outcomes(report: Path) -> collections.Counter[tuple[str, str]]:
     """How often each (contract test, outcome) pair occurred over all input sets."""
     counts: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -99,7 +124,11 @@ def main() -> int:
         os.chdir(resource_targets_project(Path(scratch)))
         report = Path(scratch) / "report.jsonl"
         report.touch()
-        with served(str(RUNTIME_PYTHON), [str(d) for d in code_dirs], entrypoint) as endpoint:
+        log = ROOT / ".cache" / "negative-control.log"
+        with (
+            served(str(RUNTIME_PYTHON), [str(d) for d in code_dirs], entrypoint) as endpoint,
+            _output_to(log) if args.permissive else contextlib.nullcontext(),
+        ):
             status = run_cfn_test(endpoint, report)
         counts = outcomes(report)
     summary = ", ".join(f"{test} {outcome}: {n}" for (test, outcome), n in sorted(counts.items()))
@@ -111,7 +140,11 @@ def main() -> int:
     expected = all(counts[test, "passed"] == runs for test in passing)
     if args.permissive:
         expected = expected and status != 0 and failures == dict.fromkeys(FAILED_EXPECTING, runs)
-        verdict = "negative control failed as it must" if expected else "NEGATIVE CONTROL BROKEN"
+        verdict = (
+            f"negative control failed as it must ({log.relative_to(ROOT)} has its output)"
+            if expected
+            else "NEGATIVE CONTROL BROKEN:\n" + log.read_text(encoding="utf-8", errors="replace")
+        )
     else:
         expected = expected and status == 0 and not failures
         verdict = "contract suite passed" if expected else "CONTRACT SUITE FAILED"
