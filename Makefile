@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-hook realworld register configure org-deploy org-status org-off audit-demo clean
+	demo test bench bench-hook realworld register configure org-deploy org-status org-off audit-demo release clean
 
 help:
 	@echo "make demo   set up, then show the hook deciding on sample task definitions"
@@ -106,8 +106,27 @@ $(PARLIAMENT): requirements-parliament.txt
 	.cache/parliament-venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		-r requirements-parliament.txt
 
-# Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in.
-unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA) $(PARLIAMENT)
+# The release tools, in a venv of their own (requirements-release.txt says why).
+RELEASE_VENV := .cache/release-venv
+DIST ?= dist
+
+$(RELEASE_VENV)/.installed: requirements-release.txt
+	$(PYTHON312) -m venv --clear $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		-r requirements-release.txt
+	touch $@
+
+# The sdist and wheel of the command, reproducible (dated at the commit), checked by twine.
+release: $(RELEASE_VENV)/.installed
+	rm -rf "$(DIST)"
+	export SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) && \
+		$(RELEASE_VENV)/bin/python -m build --no-isolation --outdir "$(DIST)" . > /dev/null && \
+		$(RELEASE_VENV)/bin/python scripts/reproducible_sdist.py "$(DIST)"/*.tar.gz
+	$(RELEASE_VENV)/bin/twine check --strict "$(DIST)"/*
+
+# Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in,
+# and tests/test_install.py, which installs the command on Python 3.10 and 3.13 and releases it.
+unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA) $(PARLIAMENT) $(RELEASE_VENV)/.installed
 	$(BIN)/pytest
 
 # The unmodified `cfn test` suite against the packaged hook, served by a local Lambda endpoint,
@@ -184,4 +203,4 @@ test: lint validate check-generated unit contract
 
 clean:
 	rm -rf build target-schemas rpdk.log $(PACKAGE) $(RUNTIME) .cache .pytest_cache .mypy_cache \
-		.ruff_cache .hypothesis
+		.ruff_cache .hypothesis dist

@@ -1,3 +1,3 @@
 """Guardrails::ECS::NonRootUser: a CloudFormation Hook, and the same policy as a command."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
