@@ -162,7 +162,10 @@ def test_directories_are_searched_and_other_files_skipped(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out = check(capsys, str(FIXTURES), *EXEMPT)
-    assert f"{FIXTURES / 'docker-compose.yaml'}: skipped: not a CloudFormation template" in out
+    skipped = f"{FIXTURES / 'docker-compose.yaml'}: skipped: not a CloudFormation template"
+    assert skipped not in out  # silent, counted in the summary
+    _, verbose = check(capsys, str(FIXTURES), *EXEMPT, "--verbose")
+    assert skipped in verbose
     assert "NonRootStack.template.json:38:7: error [root-group] FailCdkTaskDef5E6F7A8B" in out
     assert "PassCdkTaskDef" not in out
     templates = sum(1 for path in FIXTURES.rglob("*") if path.suffix in (".yaml", ".json")) - 1
@@ -341,3 +344,97 @@ def test_the_readme_example_is_the_commands_output(
     config = str(ROOT / "examples" / "hook-config.json")
     main(["check", "examples/noncompliant.yaml", "--config", config])
     assert example in capsys.readouterr().out.splitlines()
+
+
+HOSTILE_NAME = "Fail\u202eBidi:Name,%0A"
+
+
+def hostile_template(tmp_path: Path) -> Path:
+    """A failing task definition whose logical id holds what workflow commands and XML must
+    escape, in a file whose name does too."""
+    path = tmp_path / "odd,name:%.yaml"
+    path.write_text(
+        f'Resources:\n  "{HOSTILE_NAME}":\n    Type: AWS::ECS::TaskDefinition\n'
+        "    Properties:\n      ContainerDefinitions: [{Name: app, Image: i, User: '0'}]\n"
+        "  Pass:\n    Type: AWS::ECS::TaskDefinition\n"
+        "    Properties:\n      ContainerDefinitions: [{Name: app, Image: i, User: '1000'}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_quiet_keeps_errors_and_the_summary_only(capsys: pytest.CaptureFixture[str]) -> None:
+    compliant = str(FIXTURES.parent.parent.parent / "examples" / "compliant.yaml")
+    _, normal = check(capsys, str(FIXTURES), compliant, *EXEMPT)
+    code, quiet = check(capsys, str(FIXTURES), compliant, *EXEMPT, "--quiet")
+    assert code == 1
+    assert ": OK (" in normal and ": OK (" not in quiet
+    assert ": note [" in normal and ": note [" not in quiet
+    errors = [line for line in normal.splitlines() if ": error [" in line]
+    assert [line for line in quiet.splitlines() if ": error [" in line] == errors
+    assert quiet.splitlines()[-1] == normal.splitlines()[-1]
+
+
+def test_exclusions_leave_out_what_they_match_and_hidden_directories_by_default(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for directory in (".venv/lib", "node_modules/pkg", "generated", "stacks"):
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / "task.yaml").write_text(
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            "      ContainerDefinitions: [{Name: app, Image: i, User: '0'}]\n",
+            encoding="utf-8",
+        )
+    _, document = check_json(capsys, str(tmp_path), "--exclude", "generated")
+    assert sorted(Path(f["path"]).parent.name for f in document["files"]) == ["stacks"]
+    _, document = check_json(capsys, str(tmp_path), "--exclude", "*/stacks/*.yaml")
+    assert sorted(Path(f["path"]).parent.name for f in document["files"]) == ["generated"]
+
+
+def test_github_format_is_workflow_commands_escaped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = hostile_template(tmp_path)
+    code, out = check(capsys, str(path), "--format", "github")
+    assert code == 1
+    commands, summary = out.splitlines()[:-1], out.splitlines()[-1]
+    (command,) = commands
+    escaped_path = str(path).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
+    assert command.startswith(
+        f"::error file={escaped_path},line=5,col=52,title=ecs-nonroot root-user::"
+    )
+    message = command.split("::", 2)[2]
+    assert "\u202e" not in message and "%0A" not in message.replace("%250A", "")
+    assert message.startswith("Fail\\u202eBidi:Name,%250A: Violation:")
+    assert not summary.startswith("::") and summary.startswith("1 template checked")
+
+
+def test_junit_format_is_a_test_case_per_task_definition(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from xml.etree import ElementTree
+
+    path = hostile_template(tmp_path)
+    unreadable = tmp_path / "broken.yaml"
+    unreadable.write_text("Resources: [\n", encoding="utf-8")
+    code, out = check(capsys, str(path), str(unreadable), "--format", "junit")
+    assert code == 2
+    assert out.isascii()
+    suite = ElementTree.fromstring(out.split("\n", 1)[1])
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+    cases = {(case.get("name"), tuple(child.tag for child in case)) for case in suite}
+    assert cases == {("Fail\\u202eBidi:Name,%0A", ("failure",)), ("Pass", ()), ("read", ("error",))}
+
+
+def test_every_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("check", "audit"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        options = text.split("options:", 1)[1]
+        entries = [line for line in options.splitlines() if line.startswith("  -")]
+        assert entries
+        for entry in entries:
+            described = len(entry.strip().split("  ")) > 1 or entry == entries[-1]
+            following = options.split(entry, 1)[1].splitlines()[1] if not described else "x"
+            assert described or following.startswith(" " * 6), (command, entry)

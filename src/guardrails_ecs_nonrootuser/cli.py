@@ -15,6 +15,7 @@ are still checked and reported.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import stat
 import sys
@@ -23,11 +24,23 @@ from typing import Any
 
 from . import __version__
 from .policy import Settings, quote
-from .report import EXIT_USAGE, exit_code, printable, render_json, render_sarif, render_text
+from .report import (
+    EXIT_USAGE,
+    exit_code,
+    printable,
+    render_github,
+    render_json,
+    render_junit,
+    render_sarif,
+    render_text,
+)
 from .resolve import PSEUDO_PARAMETERS
 from .scan import FileReport, Options, check_file
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
+DEFAULT_EXCLUDES = (".*", "node_modules", "__pycache__")
+"""Never searched (a name given on the command line is still read): hidden files and
+directories (.git, .venv, .aws-sam), node_modules, bytecode caches."""
 MAX_BYTES = 16 * 1024 * 1024
 """The largest file read: 16 times the largest template CloudFormation accepts."""
 PARALLEL_FROM = 16
@@ -54,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         options = _options(args)
-        inputs = list(_expand(args.paths))
+        inputs = list(_expand(args.paths, [*DEFAULT_EXCLUDES, *args.exclude]))
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
         print(printable(f"{parser.prog}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
@@ -63,17 +76,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(printable(f"{parser.prog}: error: {unknown}"), file=sys.stderr)
         return EXIT_USAGE
-    _print(reports, args.format)
+    _print(reports, args.format, _detail(args))
     return exit_code(reports)
 
 
-def _print(reports: Sequence[FileReport], form: str) -> None:
+def _detail(args: argparse.Namespace) -> str:
+    return "verbose" if args.verbose else "quiet" if args.quiet else "normal"
+
+
+def _print(reports: Sequence[FileReport], form: str, detail: str = "normal") -> None:
     if form == "json":
         print(render_json(reports))
     elif form == "sarif":
         print(render_sarif(reports, __version__))
+    elif form == "github":
+        print(render_github(reports))
+    elif form == "junit":
+        print(render_junit(reports))
     else:
-        print(render_text(reports))
+        print(render_text(reports, detail))
 
 
 def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -117,7 +138,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except Exception as error:  # credentials, Organizations, or the caller's identity
         print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
         return EXIT_USAGE
-    _print([*unreadable, *reports], args.format)
+    _print([*unreadable, *reports], args.format, _detail(args))
     return audit.EXIT_PARTIAL if unreadable else exit_code(reports)
 
 
@@ -154,6 +175,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a template parameter's value, or a pseudo parameter's such as AWS::Region "
         "(repeatable); otherwise its Default is used. A NAME no checked template declares is "
         "an error.",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files and directories whose name or path matches, when searching "
+        f"directories (repeatable; always left out: {' '.join(DEFAULT_EXCLUDES)})",
     )
     check.add_argument(
         "--jobs",
@@ -196,7 +225,23 @@ check's, and 3 when some account or Region could not be read (the rest is report
 
 def _policy_arguments(command: argparse.ArgumentParser) -> None:
     """The arguments check and audit share: output, configuration and the policy's settings."""
-    command.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    command.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github", "junit"),
+        default="text",
+        help="text (default); json; sarif (code scanning); github (workflow commands: "
+        "annotations on the pull request); junit (XML, as GitLab, Jenkins and Azure DevOps "
+        "read test reports)",
+    )
+    detail = command.add_mutually_exclusive_group()
+    detail.add_argument(
+        "--quiet", action="store_true", help="text: only errors, warnings and the summary"
+    )
+    detail.add_argument(
+        "--verbose",
+        action="store_true",
+        help="text: also every file skipped (not a CloudFormation template, not a regular file)",
+    )
     command.add_argument(
         "--config",
         metavar="FILE",
@@ -209,19 +254,40 @@ def _policy_arguments(command: argparse.ArgumentParser) -> None:
         default="fail",
         help="a User that cannot be resolved from the template fails (default) or only warns",
     )
-    command.add_argument("--allow-root-group", action=argparse.BooleanOptionalAction, default=None)
     command.add_argument(
-        "--require-numeric-user", action=argparse.BooleanOptionalAction, default=None
+        "--allow-root-group",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="AllowRootGroup: allow an explicit root group (1000:0)",
     )
-    command.add_argument("--minimum-uid", metavar="N")
-    command.add_argument("--windows-containers", choices=("ENFORCE_NON_ADMIN", "SKIP"))
+    command.add_argument(
+        "--require-numeric-user",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="RequireNumericUser: the user part must be a numeric uid",
+    )
+    command.add_argument(
+        "--minimum-uid", metavar="N", help="MinimumUid: a numeric uid below N fails (default 1)"
+    )
+    command.add_argument(
+        "--windows-containers",
+        choices=("ENFORCE_NON_ADMIN", "SKIP"),
+        help="WindowsContainers: how Windows task definitions are checked",
+    )
     command.add_argument(
         "--exempt-container-name",
         dest="exempt_container_names",
         action="append",
         metavar="GLOB",
+        help="ExemptContainerNames: containers whose Name matches are skipped (repeatable)",
     )
-    command.add_argument("--exempt-image", dest="exempt_images", action="append", metavar="GLOB")
+    command.add_argument(
+        "--exempt-image",
+        dest="exempt_images",
+        action="append",
+        metavar="GLOB",
+        help="ExemptImages: containers whose Image matches are skipped (repeatable)",
+    )
     command.add_argument(
         "--allow-match-all-exemptions",
         action=argparse.BooleanOptionalAction,
@@ -296,23 +362,24 @@ def _unknown_parameters(options: Options, reports: Sequence[FileReport]) -> str:
     )
 
 
-def _expand(paths: Sequence[str]) -> Iterator[str | FileReport]:
-    """The files to check, in order; a directory that cannot be read is its error report."""
+def _expand(paths: Sequence[str], excludes: Sequence[str]) -> Iterator[str | FileReport]:
+    """The files to check, in order; a directory that cannot be read is its error report. A
+    file or directory found by searching is left out when its name or path matches one of
+    ``excludes``; a path given by name is always read."""
     for path in paths:
         if path == "-":
             yield path
         elif os.path.isdir(path):
-            yield from _walk(path)
+            yield from _walk(path, excludes)
         elif os.path.lexists(path):
             yield path
         else:
             raise OSError(f"{path}: no such file or directory")
 
 
-def _walk(top: str) -> Iterator[str | FileReport]:
+def _walk(top: str, excludes: Sequence[str]) -> Iterator[str | FileReport]:
     """Template files under ``top`` in sorted order, through symbolic links to directories,
-    each directory once (so a link loop ends); hidden directories and node_modules are not
-    searched."""
+    each directory once (so a link loop ends), without what ``excludes`` matches."""
     seen: set[tuple[int, int]] = set()
     pending = [top]
     while pending:
@@ -329,9 +396,12 @@ def _walk(top: str) -> Iterator[str | FileReport]:
             continue
         folders = []
         for entry in entries:
+            if any(
+                fnmatch.fnmatch(entry.name, g) or fnmatch.fnmatch(entry.path, g) for g in excludes
+            ):
+                continue
             if _is_directory(entry):
-                if not entry.name.startswith(".") and entry.name != "node_modules":
-                    folders.append(entry.path)
+                folders.append(entry.path)
             elif entry.name.lower().endswith(SUFFIXES):
                 yield entry.path
         pending.extend(reversed(folders))

@@ -1,4 +1,5 @@
-"""The command's output: file reports as text, JSON or SARIF 2.1.0, and the exit code.
+"""The command's output: file reports as text, JSON, SARIF 2.1.0, GitHub workflow commands or JUnit
+XML, and the exit code.
 
 Exit codes: 0 when nothing can run as root (notes and warnings allowed), 1 when a container can
 run as root or cannot be verified, 2 when the command was misused or an input could not be read.
@@ -21,6 +22,7 @@ from typing import Any
 from .policy import RULE_SUMMARIES, quote
 from .scan import (
     INVALID_TASK_DEFINITION,
+    NOT_A_TEMPLATE,
     UNQUOTED_YAML11,
     UNRESOLVED_VALUE,
     FileReport,
@@ -98,21 +100,27 @@ def printable(line: str) -> str:
     return "".join(char if char.isprintable() else quote(char)[1:-1] for char in line)
 
 
-def render_text(reports: Sequence[FileReport]) -> str:
+def render_text(reports: Sequence[FileReport], detail: str = "normal") -> str:
+    """One line per finding, per file that passes (``detail`` "normal"), per file not read or
+    not checked (one that is not a CloudFormation template: "verbose" only), and a summary;
+    "quiet" keeps errors, warnings, files not read and the summary."""
     lines = []
     for report in reports:
         path = shown(report.path)
         if report.status != "checked":
-            lines.append(f"{path}: {report.status}: {report.note}")
+            if detail == "verbose" or report.note != NOT_A_TEMPLATE:
+                lines.append(f"{path}: {report.status}: {report.note}")
             continue
         findings = _findings([report])
         for finding in findings:
+            if detail == "quiet" and finding.level == "note":
+                continue
             where = f"{path}:{finding.line}:{finding.column}"
             lines.append(
                 f"{where}: {finding.level} [{finding.rule}] {shown(finding.logical_id)}: "
                 f"{finding.message}"
             )
-        if not any(finding.level == "error" for finding in findings):
+        if detail != "quiet" and not any(finding.level == "error" for finding in findings):
             count = sum(len(t.containers) for t in report.task_definitions)
             lines.append(
                 f"{path}: OK ({_plural(len(report.task_definitions), 'task definition')}, "
@@ -137,6 +145,80 @@ def _summary(reports: Sequence[FileReport]) -> str:
         f"unreadable): {_plural(len(task_definitions), 'task definition')}, "
         f"{_plural(containers, 'container')}; {counts}."
     )
+
+
+def render_github(reports: Sequence[FileReport]) -> str:
+    """GitHub Actions workflow commands (``::error file=...,line=...::message``), one per
+    finding and per unreadable file, escaped as the runner requires, then the summary."""
+    lines = []
+    for report in reports:
+        if report.status == "error":
+            lines.append(_command("error", {"file": report.path}, f"cannot read: {report.note}"))
+        for finding in _findings([report]) if report.status == "checked" else []:
+            level = {"error": "error", "warning": "warning"}.get(finding.level, "notice")
+            properties = {
+                "file": report.path,
+                "line": str(finding.line),
+                "col": str(finding.column),
+                "title": f"{TOOL} {finding.rule}",
+            }
+            lines.append(_command(level, properties, f"{finding.logical_id}: {finding.message}"))
+    lines.append(_summary(reports))
+    return "\n".join(lines)
+
+
+def _command(level: str, properties: dict[str, str], message: str) -> str:
+    fields = ",".join(f"{key}={_escape(value, property=True)}" for key, value in properties.items())
+    return f"::{level} {fields}::{_escape(message)}"
+
+
+def _escape(text: str, *, property: bool = False) -> str:
+    """Workflow command escaping (the runner's: %, CR, LF; and in properties : and ,), with
+    every other non-printable character escaped too, so nothing starts a command of its own."""
+    text = printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property else text
+
+
+def render_junit(reports: Sequence[FileReport]) -> str:
+    """JUnit XML: a test case per task definition (failed when it has an error) and per
+    unreadable file (an error), as GitLab, Jenkins and Azure DevOps read it."""
+    from xml.etree import ElementTree
+
+    suite = ElementTree.Element("testsuite", name=TOOL)
+    failures = errors = cases = 0
+    for report in reports:
+        if report.status == "error":
+            cases, errors = cases + 1, errors + 1
+            path = printable(report.path)
+            case = ElementTree.SubElement(suite, "testcase", classname=path, name="read")
+            ElementTree.SubElement(case, "error", message=printable(report.note))
+            continue
+        findings = _findings([report])
+        for task_definition in report.task_definitions:
+            cases += 1
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                classname=printable(report.path),
+                name=printable(task_definition.logical_id),
+            )
+            found = [f for f in findings if f.logical_id == task_definition.logical_id]
+            failed = [f for f in found if f.level == "error"]
+            if failed:
+                failures += 1
+                failure = ElementTree.SubElement(
+                    case, "failure", message=printable(failed[0].message), type=failed[0].rule
+                )
+                failure.text = "\n".join(
+                    printable(f"{f.line}:{f.column} [{f.rule}] {f.message}") for f in failed
+                )
+    suite.set("tests", str(cases))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    document = ElementTree.tostring(suite, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + document.encode(
+        "ascii", "xmlcharrefreplace"
+    ).decode("ascii")
 
 
 def _plural(count: int, noun: str) -> str:

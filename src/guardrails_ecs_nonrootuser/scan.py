@@ -67,6 +67,7 @@ from .resolve import (
 UNRESOLVED_VALUE = "unresolved-value"
 INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
+NOT_A_TEMPLATE = "not a CloudFormation template"
 
 # A platform to decide a container under when RuntimePlatform cannot be resolved.
 _PLATFORMS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -147,7 +148,7 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
         try:
             template = load(data)
             if template is None:
-                return FileReport(path, "skipped", "not a CloudFormation template")
+                return FileReport(path, "skipped", NOT_A_TEMPLATE)
             task_definitions, findings = check_template(template, options)
             return FileReport(
                 path,
