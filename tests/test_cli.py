@@ -438,3 +438,18 @@ def test_every_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             described = len(entry.strip().split("  ")) > 1 or entry == entries[-1]
             following = options.split(entry, 1)[1].splitlines()[1] if not described else "x"
             assert described or following.startswith(" " * 6), (command, entry)
+
+
+def test_json_summary_is_counts_and_the_text_line(capsys: pytest.CaptureFixture[str]) -> None:
+    _, document = check_json(capsys, str(FIXTURES), *EXEMPT)
+    _, text = check(capsys, str(FIXTURES), *EXEMPT)
+    summary = document["summary"]
+    assert summary["text"] == text.splitlines()[-1]
+    files = document["files"]
+    assert summary["templates"] == sum(f["status"] == "checked" for f in files)
+    assert summary["skipped"] == 1
+    findings = [x for f in files for t in f["taskDefinitions"] for x in t["findings"]]
+    assert summary["errors"] == sum(x["level"] == "error" for x in findings) > 0
+    assert summary["containers"] == sum(
+        len(t["containers"]) for f in files for t in f["taskDefinitions"]
+    )

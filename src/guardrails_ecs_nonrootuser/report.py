@@ -130,20 +130,33 @@ def render_text(reports: Sequence[FileReport], detail: str = "normal") -> str:
     return "\n".join(printable(line) for line in lines)
 
 
-def _summary(reports: Sequence[FileReport]) -> str:
-    checked = [r for r in reports if r.status == "checked"]
-    skipped = sum(r.status == "skipped" for r in reports)
-    unreadable = sum(r.status == "error" for r in reports)
-    task_definitions = [t for r in checked for t in r.task_definitions]
-    containers = sum(len(t.containers) for t in task_definitions)
+def _counts(reports: Sequence[FileReport]) -> dict[str, int]:
+    """What a run found, counted: files by status, task definitions, containers, findings by
+    level."""
+    task_definitions = [t for r in reports if r.status == "checked" for t in r.task_definitions]
     levels = [finding.level for finding in _findings(reports)]
-    counts = ", ".join(
-        _plural(levels.count(level), level) for level in ("error", "warning", "note")
+    return {
+        "templates": sum(r.status == "checked" for r in reports),
+        "skipped": sum(r.status == "skipped" for r in reports),
+        "unreadable": sum(r.status == "error" for r in reports),
+        "taskDefinitions": len(task_definitions),
+        "containers": sum(len(t.containers) for t in task_definitions),
+        "errors": levels.count("error"),
+        "warnings": levels.count("warning"),
+        "notes": levels.count("note"),
+    }
+
+
+def _summary(reports: Sequence[FileReport]) -> str:
+    counts = _counts(reports)
+    findings = ", ".join(
+        _plural(counts[f"{level}s"], level) for level in ("error", "warning", "note")
     )
     return (
-        f"{_plural(len(checked), 'template')} checked ({skipped} skipped, {unreadable} "
-        f"unreadable): {_plural(len(task_definitions), 'task definition')}, "
-        f"{_plural(containers, 'container')}; {counts}."
+        f"{_plural(counts['templates'], 'template')} checked ({counts['skipped']} skipped, "
+        f"{counts['unreadable']} unreadable): "
+        f"{_plural(counts['taskDefinitions'], 'task definition')}, "
+        f"{_plural(counts['containers'], 'container')}; {findings}."
     )
 
 
@@ -262,7 +275,7 @@ def render_json(reports: Sequence[FileReport]) -> str:
             }
             for report in reports
         ],
-        "summary": _summary(reports),
+        "summary": {**_counts(reports), "text": _summary(reports)},
         "exitCode": exit_code(reports),
     }
     return json.dumps(document, indent=2)
