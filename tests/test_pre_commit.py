@@ -52,6 +52,8 @@ def test_pre_commit_runs_the_check_on_changed_templates(
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "settings.json" not in passing.stdout  # not a template: counted, not listed
     assert "(1 skipped, 0 unreadable)" in passing.stdout
+    # one invocation, so one summary (the command parallelizes on its own)
+    assert passing.stdout.count(" unreadable): ") == 1
     failing = try_repo(repository, home, "compliant.yaml", "scenarios.yaml")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     line = user_line(SCENARIOS, "FailRootUserZero")
