@@ -514,8 +514,8 @@ def files(directories: list[str]) -> Iterator[Path]:
     for directory in directories:
         for root, folders, names in os.walk(directory):
             folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "node_modules")
-            for name in sorted(names):
-                if name.lower().endswith(SUFFIXES):
+            for name in sorted(names):  # what ecs-nonroot searches: no hidden files either
+                if name.lower().endswith(SUFFIXES) and not name.startswith("."):
                     yield Path(root, name)
 
 
