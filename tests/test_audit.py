@@ -36,6 +36,7 @@ class Faults(http.server.BaseHTTPRequestHandler):
 
     upstream = ""
     throttle_left = 0
+    deny_templates = False
     seen: list[str] = []  # noqa: RUF012 - the calls (service:Action) it saw, in order
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -53,6 +54,9 @@ class Faults(http.server.BaseHTTPRequestHandler):
             denied = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
             denied += b"<Message>denied</Message></Error></ErrorResponse>"
             self.reply(403, denied, "text/xml")
+        elif action == "GetTemplate" and Faults.deny_templates:
+            denied = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            self.reply(403, denied + b"<Message>no</Message></Error></ErrorResponse>", "text/xml")
         elif action == "ListTaskDefinitions" and Faults.throttle_left > 0:
             Faults.throttle_left -= 1
             throttled = {"__type": "ThrottlingException", "message": "Rate exceeded"}
@@ -86,7 +90,7 @@ def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
     Faults.upstream = f"http://{host}:{port}"
     request = urllib.request.Request(f"{Faults.upstream}/moto-api/reset", method="POST")
     urllib.request.urlopen(request).close()
-    Faults.throttle_left, Faults.seen = 0, []
+    Faults.throttle_left, Faults.seen, Faults.deny_templates = 0, [], False
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Faults)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     env = {
@@ -273,3 +277,16 @@ def test_a_noecho_parameter_of_a_deployed_stack_is_unknown_not_its_default() -> 
     (task_definition,) = report.task_definitions
     assert [c.verdict for c in task_definition.containers] == ["UNRESOLVED"]
     assert "parameter WorkerUser is NoEcho" in task_definition.findings[0].message
+
+
+def test_an_item_that_cannot_be_read_is_its_error_and_the_rest_is_read(
+    aws: dict[str, str],
+) -> None:
+    deploy(aws, CALLER)
+    Faults.deny_templates = True
+    code, document, _ = run_audit(aws, "--region", REGION)
+    assert code == 2  # an input could not be read
+    stack = f"aws://{CALLER}/{REGION}/stack/workers"
+    assert verdicts(document) == {**expected(CALLER), stack: "error"}
+    (file,) = [f for f in document["files"] if f["path"] == stack]
+    assert file["note"] == "cannot be read: GetTemplate: AccessDenied"

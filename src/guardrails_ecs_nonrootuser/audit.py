@@ -15,8 +15,9 @@ and configuration:
 Each account is read with the caller's credentials (its own account) or by assuming ``role`` in
 it; accounts come from a list or from AWS Organizations (the ACTIVE ones). Accounts and Regions
 are read in parallel (``jobs``), every list is paginated, and throttled calls are retried with
-backoff (botocore's standard mode). An account or Region that cannot be read is reported as such
-and the others still are: the caller sees partial results, and ``EXIT_PARTIAL``.
+backoff (botocore's standard mode). A task definition or stack that cannot be read is reported as
+that item's error; an account or Region that cannot be read at all, as such, and the others
+still are: the caller sees partial results, and ``EXIT_PARTIAL``.
 
 Nothing is written to any account; the calls are the read-only ones ``deploy/iam/audit.json``
 allows.
@@ -83,7 +84,7 @@ def audit(
         try:
             return list(_read_unit(session_for(unit.account), unit, options, in_use)), None
         except (BotoCoreError, ClientError) as error:
-            return [], FileReport(unit.path, "error", f"cannot be read: {_reason(error)}")
+            return [], FileReport(unit.path, "error", _unread(error))
 
     reports: list[FileReport] = []
     unreadable: list[FileReport] = []
@@ -146,21 +147,39 @@ def _reason(error: Exception) -> str:
 
 
 def _read_unit(session: Any, unit: Unit, options: Options, in_use: bool) -> Iterator[FileReport]:
+    """Everything in one account and Region; a task definition or stack that cannot be read is
+    that item's error, and the rest is still read (a list that cannot be read fails the unit)."""
+    from botocore.exceptions import ClientError
+
     config = _config()
     ecs = session.client("ecs", region_name=unit.region, config=config)
     cloudformation = session.client("cloudformation", region_name=unit.region, config=config)
     arns = _in_use(ecs) if in_use else _active(ecs)
     for arn in sorted(arns):
-        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        try:
+            definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        except ClientError as error:
+            name = arn.rpartition("/")[2]
+            yield FileReport(f"{unit.path}/task-definition/{name}", "error", _unread(error))
+            continue
         yield _task_definition_report(unit, definition, options)
     for page in cloudformation.get_paginator("describe_stacks").paginate():
         for stack in page["Stacks"]:
             if stack.get("StackStatus") == "DELETE_COMPLETE":
                 continue
-            body = cloudformation.get_template(
-                StackName=stack["StackId"], TemplateStage="Processed"
-            )["TemplateBody"]
+            try:
+                body = cloudformation.get_template(
+                    StackName=stack["StackId"], TemplateStage="Processed"
+                )["TemplateBody"]
+            except ClientError as error:
+                path = f"{unit.path}/stack/{stack['StackName']}"
+                yield FileReport(path, "error", _unread(error))
+                continue
             yield _stack_report(unit, stack, body, options)
+
+
+def _unread(error: Exception) -> str:
+    return f"cannot be read: {_reason(error)}"
 
 
 def _active(ecs: Any) -> set[str]:
