@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 STAMP := $(VENV)/.installed
 GENERATED := src/guardrails_ecs_nonrootuser/models.py src/guardrails_ecs_nonrootuser/target_models \
-	docs/README.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
+	docs/README.md docs/exemption.md hook-role.yaml guardrails-ecs-nonrootuser-configuration.json
 PACKAGE := guardrails-ecs-nonrootuser.zip
 # The package names the commit it is built from (scripts/repack.py): a new commit makes it stale.
 COMMIT_STAMP := .cache/commit-$(shell git rev-parse HEAD 2>/dev/null || echo none)

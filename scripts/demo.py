@@ -13,6 +13,14 @@ from hook_event import hook_event, task_definition, template_event
 from guardrails_ecs_nonrootuser import handlers
 
 # (what the case shows, task definition properties, type configuration)
+FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+READY = json.loads(
+    (Path(__file__).resolve().parent.parent / "deploy" / "config" / "enforce.json").read_text(
+        encoding="utf-8"
+    )
+)["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+"""The ready configuration's properties (deploy/config/enforce.json)."""
+
 CASES: list[tuple[str, Any, Any]] = [
     ('User "1010" (published sample)', task_definition("1010"), None),
     ('User "1010:1010" (published sample)', task_definition("1010:1010"), None),
@@ -27,14 +35,23 @@ CASES: list[tuple[str, Any, Any]] = [
     ('User ":1000" (empty user part)', task_definition(":1000"), None),
     ("two containers, one offender", task_definition("1000:1000", "+0"), None),
     (
-        "log router exempted by ExemptContainerNames",
+        "log router exempted by image, with a reason",
         {
             "ContainerDefinitions": [
                 {"Name": "app", "Image": "app:1", "User": "1000:1000"},
-                {"Name": "log_router", "Image": "aws-for-fluent-bit:stable"},
+                {"Name": "log_router", "Image": FLUENT_BIT},
             ]
         },
-        {"ExemptContainerNames": ["log_router"]},
+        READY,
+    ),
+    (
+        "a container named log_router running nginx as root",
+        {
+            "ContainerDefinitions": [
+                {"Name": "log_router", "Image": "public.ecr.aws/nginx/nginx:1", "User": "0"}
+            ]
+        },
+        READY,
     ),
     (
         "Windows, ContainerAdministrator",

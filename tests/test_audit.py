@@ -290,3 +290,32 @@ def test_an_item_that_cannot_be_read_is_its_error_and_the_rest_is_read(
     assert verdicts(document) == {**expected(CALLER), stack: "error"}
     (file,) = [f for f in document["files"] if f["path"] == stack]
     assert file["note"] == "cannot be read: GetTemplate: AccessDenied"
+
+
+def test_the_exception_tag_and_exemptions_apply_to_deployed_task_definitions(
+    aws: dict[str, str], tmp_path: Path
+) -> None:
+    """Tags are read (DescribeTaskDefinition include TAGS) only when an exception tag is
+    configured; a FireLens router is sent to the policy as one (its own fix)."""
+    ecs = session(aws).client("ecs", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    router = {"name": "log_router", "image": "registry.example/router:1", "memory": 128}
+    ecs.register_task_definition(
+        family="tagged",
+        containerDefinitions=[{**router, "firelensConfiguration": {"type": "fluentbit"}}],
+        tags=[{"key": "nonroot-exception", "value": "SEC-9 vendor router"}],
+    )
+    code, document, _ = run_audit(aws, "--region", REGION)
+    path = f"aws://{CALLER}/{REGION}/task-definition/tagged:1"
+    (file,) = [f for f in document["files"] if f["path"] == path]
+    (finding,) = file["taskDefinitions"][0]["findings"]
+    assert (code, finding["rule"]) == (1, "missing-user")
+    assert "ECS agent 1.96.0" in finding["message"]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"ExceptionTagKey": "nonroot-exception"}), encoding="utf-8")
+    code, document, _ = run_audit(aws, "--region", REGION, "--config", str(config))
+    (file,) = [f for f in document["files"] if f["path"] == path]
+    (finding,) = file["taskDefinitions"][0]["findings"]
+    assert (code, finding["rule"], finding["level"]) == (0, "skipped-container", "note")
+    assert finding["message"].endswith(
+        'excepted by its tag "nonroot-exception": "SEC-9 vendor router".'
+    )

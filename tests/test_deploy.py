@@ -102,7 +102,11 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        pytest.param({}, {"AllowRootGroup": False, "ExemptContainerNames": []}, id="defaults"),
+        pytest.param(
+            {},
+            {"AllowRootGroup": False, "ExemptContainerNames": [], "Exemptions": []},
+            id="defaults",
+        ),
         pytest.param(
             {
                 "FailureMode": "FAIL",
@@ -112,6 +116,8 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
                 "WindowsContainers": "SKIP",
                 "ExemptContainerNames": "log_router,datadog-*",
                 "ExemptImages": "*aws-for-fluent-bit*",
+                "Exemptions": '[{"Image": "registry.example/agent:*", "Reason": "vendor agent"}]',
+                "ExceptionTagKey": "guardrails:nonroot-exception",
                 "ExcludedStackNames": "platform-*,StackSet-*",
                 "TargetOperations": "RESOURCE,CLOUD_CONTROL",
             },
@@ -120,6 +126,8 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
                 "MinimumUid": 1000,
                 "ExemptContainerNames": ["log_router", "datadog-*"],
                 "ExemptImages": ["*aws-for-fluent-bit*"],
+                "Exemptions": [{"Image": "registry.example/agent:*", "Reason": "vendor agent"}],
+                "ExceptionTagKey": "guardrails:nonroot-exception",
             },
             id="every-setting",
         ),

@@ -97,10 +97,43 @@ def test_annotations_are_capped_for_oversized_requests() -> None:
         pytest.param(
             {"ExemptImages": ["public.ecr.aws/nginx/*"]}, "0", "SUCCESS", id="exempt-image"
         ),
+        pytest.param(
+            {
+                "Exemptions": [
+                    {"ContainerName": "app0", "Image": "public.ecr.aws/nginx/*", "Reason": "r"}
+                ]
+            },
+            "0",
+            "SUCCESS",
+            id="exemption-entry",
+        ),
+        pytest.param(
+            {"Exemptions": [{"ContainerName": "app0", "Image": "docker.io/*", "Reason": "r"}]},
+            "0",
+            "FAILED",
+            id="exemption-entry-other-image",
+        ),
     ],
 )
 def test_type_configuration_shapes_the_decision(configuration: Any, user: str, status: str) -> None:
     assert invoke(hook_event(task_definition(user), configuration))["hookStatus"] == status
+
+
+def test_exemption_reason_and_exception_tag_reach_the_message() -> None:
+    """Exemptions arrive as the library's model objects; the tag is read from the resource's
+    own Tags, as CloudFormation sends them."""
+    entry = {"ContainerName": "app0", "Image": "public.ecr.aws/nginx/*", "Reason": "SEC-1"}
+    response = invoke(hook_event(task_definition("0"), {"Exemptions": [entry]}))
+    assert response["message"].endswith(
+        'exempt by Exemptions[0] (ContainerName "app0", Image "public.ecr.aws/nginx/*"): "SEC-1".'
+    )
+    tagged = {**task_definition("0", ...), "Tags": [{"Key": "nonroot-exception", "Value": "SEC-2"}]}
+    configuration = {"ExceptionTagKey": "nonroot-exception"}
+    response = invoke(hook_event(tagged, configuration))
+    assert response["hookStatus"] == "SUCCESS"
+    assert [a["status"] for a in response["annotations"]] == ["SKIPPED", "SKIPPED"]
+    assert 'excepted by its tag "nonroot-exception": "SEC-2"' in response["message"]
+    assert invoke(hook_event(tagged))["hookStatus"] == "FAILED"  # the key is not configured
 
 
 def test_windows_containers_setting() -> None:
@@ -120,6 +153,10 @@ def test_windows_containers_setting() -> None:
         ({"WindowsContainers": "ALLOW"}, "WindowsContainers"),
         ({"ExemptImages": "nginx"}, "ExemptImages"),
         ({"ExemptImages": ["*"]}, "ExemptImages[0]"),
+        ({"Exemptions": [{"Image": "nginx"}]}, "Exemptions[0].Reason"),
+        ({"Exemptions": [{}]}, "Exemptions[0]"),
+        ({"Exemptions": [{"Image": "*", "Reason": "r"}]}, "Exemptions[0]"),
+        ({"ExceptionTagKey": "aws:x"}, "ExceptionTagKey"),
     ],
 )
 def test_invalid_configuration_fails_naming_the_key(configuration: Any, key: str) -> None:

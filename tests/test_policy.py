@@ -7,6 +7,7 @@ import pytest
 from guardrails_ecs_nonrootuser.policy import (
     MESSAGE_LIMIT,
     ConfigError,
+    Exemption,
     MalformedTaskDefinitionError,
     Report,
     Rule,
@@ -245,13 +246,16 @@ def _container(name: str, user: Any = ..., image: str = "registry.example/app:1"
     return container
 
 
+NAMES_LOG = Settings.from_mapping({"ExemptContainerNames": ["log_*"]})
+
+
 def _verdicts(report: Report) -> dict[str, Verdict]:
     return {str(result.name): result.verdict for result in report.results}
 
 
 def test_a_skip_exempt_container_name_glob() -> None:
     properties = {"ContainerDefinitions": [_container("log_router"), _container("app", "0")]}
-    report = evaluate(properties, Settings(exempt_container_names=("log_*",)))
+    report = evaluate(properties, NAMES_LOG)
     assert _verdicts(report) == {"log_router": Verdict.SKIP, "app": Verdict.FAIL}
     assert 'ExemptContainerNames pattern "log_*"' in report.results[0].note
 
@@ -259,7 +263,9 @@ def test_a_skip_exempt_container_name_glob() -> None:
 def test_a_skip_exempt_image_glob_matches_across_slashes() -> None:
     image = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0"
     properties = {"ContainerDefinitions": [_container("fb", image=image), _container("app", "1")]}
-    report = evaluate(properties, Settings(exempt_images=("public.ecr.aws/*fluent-bit:*",)))
+    report = evaluate(
+        properties, Settings.from_mapping({"ExemptImages": ["public.ecr.aws/*fluent-bit:*"]})
+    )
     assert _verdicts(report) == {"fb": Verdict.SKIP, "app": Verdict.PASS}
     assert report.compliant
     assert 'Skipped container "fb" (#0): exempt by ExemptImages' in report.message()
@@ -267,7 +273,7 @@ def test_a_skip_exempt_image_glob_matches_across_slashes() -> None:
 
 def test_a_exemption_globs_are_case_sensitive() -> None:
     properties = {"ContainerDefinitions": [_container("Log_Router")]}
-    report = evaluate(properties, Settings(exempt_container_names=("log_*",)))
+    report = evaluate(properties, NAMES_LOG)
     assert _verdicts(report) == {"Log_Router": Verdict.FAIL}
 
 
@@ -407,7 +413,9 @@ def test_message_limit_holds_even_when_one_violation_is_longer() -> None:
 
 def test_success_message_fits_the_limit_too() -> None:
     properties = {"ContainerDefinitions": [_container(f"sidecar-{i:03}") for i in range(100)]}
-    message = evaluate(properties, Settings(exempt_container_names=("sidecar-*",))).message()
+    message = evaluate(
+        properties, Settings.from_mapping({"ExemptContainerNames": ["sidecar-*"]})
+    ).message()
     assert message.startswith("Checked 0 of 100 containers: all skipped. Skipped container")
     assert len(message) <= MESSAGE_LIMIT
     shown = message.count("Skipped container")
@@ -431,7 +439,7 @@ def test_container_without_a_string_name_is_named_by_position() -> None:
 
 def test_success_message_counts_checked_and_lists_exempted() -> None:
     properties = {"ContainerDefinitions": [_container("app", "1000"), _container("agent")]}
-    report = evaluate(properties, Settings(exempt_container_names=("agent",)))
+    report = evaluate(properties, Settings.from_mapping({"ExemptContainerNames": ["agent"]}))
     assert report.message() == (
         'Checked 1 of 2 containers: none can run as root. Skipped container "agent" (#1): '
         'exempt by ExemptContainerNames pattern "agent".'
@@ -459,7 +467,12 @@ CONFIG_CASES: list[tuple[str, Any, Settings]] = [
     (
         "exemptions",
         {"ExemptContainerNames": ["log_router"], "ExemptImages": ["*datadog*"]},
-        Settings(exempt_container_names=("log_router",), exempt_images=("*datadog*",)),
+        Settings(
+            exemptions=(
+                Exemption("ExemptContainerNames", container_name="log_router"),
+                Exemption("ExemptImages", image="*datadog*"),
+            )
+        ),
     ),
 ]
 
@@ -527,3 +540,174 @@ def test_a_match_all_exemption_applies_only_when_opted_in(mapping: Any, exempt: 
         Settings.from_mapping(mapping),
     ).results
     assert (result.verdict is Verdict.SKIP) is exempt
+
+
+FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+LOG_ROUTER_ENTRY = {
+    "ContainerName": "log_router",
+    "Image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:*",
+    "Reason": "FireLens router, SEC-42",
+}
+
+
+@pytest.mark.parametrize(
+    ("container", "verdict"),
+    [
+        pytest.param(_container("log_router", image=FLUENT_BIT), Verdict.SKIP, id="both-match"),
+        pytest.param(_container("log_router", "0", image="nginx:1"), Verdict.FAIL, id="name-only"),
+        pytest.param(_container("router", image=FLUENT_BIT), Verdict.FAIL, id="image-only"),
+        pytest.param({"Name": "log_router"}, Verdict.FAIL, id="no-image-is-no-match"),
+        pytest.param({"Name": "log_router", "Image": 7}, Verdict.FAIL, id="image-not-text"),
+    ],
+)
+def test_a_exemption_entry_matches_only_when_every_given_field_matches(
+    container: dict[str, Any], verdict: Verdict
+) -> None:
+    """a) a name exemption tied to an image: a container named log_router running nginx as
+    uid 0 is decided, not skipped."""
+    settings = Settings.from_mapping({"Exemptions": [LOG_ROUTER_ENTRY]})
+    (result,) = evaluate({"ContainerDefinitions": [container]}, settings).results
+    assert result.verdict is verdict
+
+
+def test_a_exemption_entry_shows_its_fields_and_reason() -> None:
+    settings = Settings.from_mapping(
+        {"Exemptions": [{"Image": "registry.example/agent:*", "Reason": "vendor agent"}]}
+    )
+    properties = {"ContainerDefinitions": [_container("agent", image="registry.example/agent:7")]}
+    report = evaluate(properties, settings)
+    assert report.message() == (
+        'Checked 0 of 1 container: all skipped. Skipped container "agent" (#0): exempt by '
+        'Exemptions[0] (Image "registry.example/agent:*"): "vendor agent".'
+    )
+
+
+def test_a_exemption_entry_applies_before_the_older_lists_and_in_order() -> None:
+    settings = Settings.from_mapping(
+        {
+            "ExemptContainerNames": ["log_router"],
+            "Exemptions": [{"ContainerName": "log_*", "Reason": "first"}, LOG_ROUTER_ENTRY],
+        }
+    )
+    (result,) = evaluate({"ContainerDefinitions": [_container("log_router")]}, settings).results
+    assert result.note.startswith("exempt by Exemptions[0]")
+
+
+TAG_KEY = "guardrails:nonroot-exception"
+
+
+@pytest.mark.parametrize(
+    ("key", "tags", "excepted"),
+    [
+        pytest.param(TAG_KEY, [{"Key": TAG_KEY, "Value": "SEC-7 legacy"}], True, id="tagged"),
+        pytest.param(None, [{"Key": TAG_KEY, "Value": "SEC-7"}], False, id="off-by-default"),
+        pytest.param(TAG_KEY, [{"Key": TAG_KEY, "Value": "  "}], False, id="blank-reason"),
+        pytest.param(TAG_KEY, [{"Key": TAG_KEY}], False, id="no-value"),
+        pytest.param(TAG_KEY, [{"Key": TAG_KEY, "Value": 7}], False, id="value-not-text"),
+        pytest.param(TAG_KEY, [{"Key": TAG_KEY.upper(), "Value": "x"}], False, id="key-case"),
+        pytest.param(TAG_KEY, [{"Key": "other", "Value": "x"}], False, id="other-key"),
+        pytest.param(
+            TAG_KEY,
+            [{"Key": TAG_KEY, "Value": "x"}, {"Key": TAG_KEY, "Value": ""}],
+            False,
+            id="one-blank-of-two",
+        ),
+        pytest.param(TAG_KEY, "not a list", False, id="tags-not-a-list"),
+        pytest.param(TAG_KEY, ["not an object"], False, id="tag-not-an-object"),
+    ],
+)
+def test_a_exception_tag_skips_every_container_with_its_reason(
+    key: str | None, tags: Any, excepted: bool
+) -> None:
+    """a) the tag the configuration names excepts the whole task definition; anything short
+    of that key with a reason excepts nothing (and never breaks the decision)."""
+    properties = {
+        "Tags": tags,
+        "ContainerDefinitions": [_container("app", "0"), _container("sidecar")],
+    }
+    report = evaluate(properties, Settings(exception_tag_key=key))
+    assert report.compliant is excepted
+    if excepted:
+        assert {r.verdict for r in report.results} == {Verdict.SKIP}
+        assert f'excepted by its tag "{TAG_KEY}": "SEC-7 legacy"' in report.message()
+
+
+@pytest.mark.parametrize(
+    ("mapping", "key"),
+    [
+        pytest.param({"Exemptions": {"Image": "x"}}, "Exemptions", id="entries-not-a-list"),
+        pytest.param({"Exemptions": ["x"]}, "Exemptions[0]", id="entry-not-an-object"),
+        pytest.param({"Exemptions": [{"Reason": "r"}]}, "Exemptions[0]", id="entry-no-pattern"),
+        pytest.param(
+            {"Exemptions": [{"Image": "x", "Reason": "r", "Name": "y"}]},
+            'Exemptions[0]."Name"',
+            id="entry-unknown-field",
+        ),
+        pytest.param({"Exemptions": [{"Image": "x"}]}, "Exemptions[0].Reason", id="no-reason"),
+        pytest.param(
+            {"Exemptions": [{"Image": "x", "Reason": " "}]}, "Exemptions[0].Reason", id="blank"
+        ),
+        pytest.param(
+            {"Exemptions": [{"Image": "x", "Reason": "r" * 257}]},
+            "Exemptions[0].Reason",
+            id="reason-too-long",
+        ),
+        pytest.param(
+            {"Exemptions": [{"Image": "", "Reason": "r"}]}, "Exemptions[0].Image", id="empty-glob"
+        ),
+        pytest.param(
+            {"Exemptions": [{"ContainerName": "*", "Image": "?*", "Reason": "r"}]},
+            "Exemptions[0]",
+            id="a-match-all-entry",
+        ),
+        pytest.param({"ExceptionTagKey": "aws:cloudformation:x"}, "ExceptionTagKey", id="aws"),
+        pytest.param({"ExceptionTagKey": ""}, "ExceptionTagKey", id="tag-key-empty"),
+        pytest.param({"ExceptionTagKey": " x"}, "ExceptionTagKey", id="tag-key-padded"),
+        pytest.param({"ExceptionTagKey": "k" * 129}, "ExceptionTagKey", id="tag-key-too-long"),
+        pytest.param({"ExceptionTagKey": ["k"]}, "ExceptionTagKey", id="tag-key-not-text"),
+    ],
+)
+def test_invalid_exemption_configuration_names_the_key(mapping: Any, key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_mapping(mapping)
+    assert str(raised.value).startswith(f"Invalid type configuration: {key} ")
+
+
+def test_a_match_all_pattern_tied_to_a_name_is_an_ordinary_entry() -> None:
+    """a) only an entry whose every pattern matches everything is refused."""
+    settings = Settings.from_mapping(
+        {"Exemptions": [{"ContainerName": "log_router", "Image": "*", "Reason": "r"}]}
+    )
+    properties = {"ContainerDefinitions": [_container("log_router"), _container("app")]}
+    assert _verdicts(evaluate(properties, settings)) == {
+        "log_router": Verdict.SKIP,
+        "app": Verdict.FAIL,
+    }
+
+
+@pytest.mark.parametrize(
+    ("user", "firelens_fix"),
+    [
+        pytest.param(..., True, id="c-missing-user"),
+        pytest.param("0", True, id="e-root-user"),
+        pytest.param("1000:0", False, id="j-root-group-keeps-its-fix"),
+    ],
+)
+def test_firelens_log_router_gets_the_log_routers_fix(user: Any, firelens_fix: bool) -> None:
+    router = {**_container("log_router", user, FLUENT_BIT), "FirelensConfiguration": {}}
+    (result,) = evaluate({"ContainerDefinitions": [router]}, STRICT).results
+    assert result.finding is not None
+    assert ("ECS agent 1.96.0" in result.finding.fix) is firelens_fix
+    plain = evaluate({"ContainerDefinitions": [_container("app", user)]}, STRICT).results[0]
+    assert plain.finding is not None and "1.96.0" not in plain.finding.fix
+
+
+def test_option_names_are_the_readers() -> None:
+    """The command names its flags where the hook names its properties."""
+    flags = (("AllowRootGroup", "--allow-root-group"), ("MinimumUid", "--minimum-uid"))
+    root_group = check_linux_user("1000:0", Settings(option_names=flags))
+    below = check_linux_user("5", Settings(minimum_uid=10, option_names=flags))
+    assert root_group is not None and root_group.fix.endswith("or set --allow-root-group")
+    assert below is not None and below.reason == "uid 5 is below --minimum-uid 10"
+    hook = check_linux_user("1000:0", STRICT)
+    assert hook is not None and hook.fix.endswith("or set AllowRootGroup")

@@ -155,9 +155,12 @@ def _read_unit(session: Any, unit: Unit, options: Options, in_use: bool) -> Iter
     ecs = session.client("ecs", region_name=unit.region, config=config)
     cloudformation = session.client("cloudformation", region_name=unit.region, config=config)
     arns = _in_use(ecs) if in_use else _active(ecs)
+    # Tags only when an exception tag is configured: nothing else reads them.
+    include = {"include": ["TAGS"]} if options.settings.exception_tag_key else {}
     for arn in sorted(arns):
         try:
-            definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            response = ecs.describe_task_definition(taskDefinition=arn, **include)
+            definition = {**response["taskDefinition"], "tags": response.get("tags", [])}
         except ClientError as error:
             name = arn.rpartition("/")[2]
             yield FileReport(f"{unit.path}/task-definition/{name}", "error", _unread(error))
@@ -224,11 +227,17 @@ def _as_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
         item = {"Name": container.get("name"), "Image": container.get("image")}
         if "user" in container:
             item["User"] = container["user"]
+        if "firelensConfiguration" in container:
+            item["FirelensConfiguration"] = {"Type": container["firelensConfiguration"].get("type")}
         containers.append(item)
     properties: dict[str, Any] = {"ContainerDefinitions": containers}
     family = (definition.get("runtimePlatform") or {}).get("operatingSystemFamily")
     if family:
         properties["RuntimePlatform"] = {"OperatingSystemFamily": family}
+    if definition.get("tags"):
+        properties["Tags"] = [
+            {"Key": t.get("key"), "Value": t.get("value")} for t in definition["tags"]
+        ]
     return properties
 
 

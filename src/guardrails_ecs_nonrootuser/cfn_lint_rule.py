@@ -24,7 +24,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 from .cli import build_options
 from .report import DOCUMENTATION
-from .scan import check_file
+from .scan import SKIPPED_CONTAINER, check_file
 
 
 class NonRootUser(CloudFormationLintRule):
@@ -69,7 +69,9 @@ class NonRootUser(CloudFormationLintRule):
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
         matches = []
         found = [*report.findings, *(f for t in report.task_definitions for f in t.findings)]
-        for finding in found:
+        # A skipped container is no match: cfn-lint exits non-zero on any match, informational
+        # ones included, and an exemption is the configuration's decision, not a problem.
+        for finding in (f for f in found if f.rule != SKIPPED_CONTAINER):
             where: list[str | int] = (
                 ["Transform"]
                 if finding.logical_id == "Transform"

@@ -309,23 +309,36 @@ def _options(args: argparse.Namespace) -> Options:
         {key: value for key, value in flags.items() if value is not None},
         getattr(args, "parameter", []),
         args.unresolved,
+        {key: "--" + flag.replace("_", "-") for flag, key in _FLAGS.items()},
     )
 
 
 def build_options(
-    config: str | None, overrides: Mapping[str, Any], parameters: Sequence[str], unresolved: str
+    config: str | None,
+    overrides: Mapping[str, Any],
+    parameters: Sequence[str],
+    unresolved: str,
+    flags: Mapping[str, str] | None = None,
 ) -> Options:
     """Options from the hook's configuration file, settings that override it, ``NAME=VALUE``
-    template parameters, and ``fail`` or ``warn`` for unresolved values."""
-    properties: dict[str, Any] = dict(read_config(config)) if config else {}
-    properties.update(overrides)
+    template parameters, and ``fail`` or ``warn`` for unresolved values. Messages name an option
+    by its flag in ``flags`` (property -> flag), unless the configuration file sets it and no
+    flag does: then by the property the file names."""
+    from_file: dict[str, Any] = dict(read_config(config)) if config else {}
+    properties = {**from_file, **overrides}
     values = {}
     for item in parameters:
         name, equals, value = item.partition("=")
         if not equals or not name:
             raise ValueError(f"--parameter wants NAME=VALUE, got {item!r}")
         values[name] = value
-    return Options(Settings.from_mapping(properties), values, unresolved == "warn")
+    names = tuple(
+        (key, flag)
+        for key, flag in (flags or {}).items()
+        if key in overrides or key not in from_file
+    )
+    settings = Settings.from_mapping(properties)._replace(option_names=names)
+    return Options(settings, values, unresolved == "warn")
 
 
 def read_config(path: str) -> Any:

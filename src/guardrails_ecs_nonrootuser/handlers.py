@@ -17,6 +17,7 @@ unverified container. Nothing here logs the request, its credentials or any prop
 
 import contextlib
 import contextvars
+import dataclasses
 import json
 import logging
 import threading
@@ -287,9 +288,7 @@ def decide(
     """The whole decision for one hook invocation, as a ProgressEvent; logged unless
     ``quiet``."""
     try:
-        settings = Settings.from_mapping(
-            None if type_configuration is None else vars(type_configuration)
-        )
+        settings = Settings.from_mapping(_properties(type_configuration))
     except ConfigError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidTypeConfiguration, str(error))
     if context.targetType in _TEMPLATE_TARGETS:
@@ -331,6 +330,16 @@ def decide(
         message=report.message(),
         annotations=[_annotation(result) for result in report.results[:MAX_ANNOTATIONS]],
     )
+
+
+def _properties(type_configuration: object) -> object:
+    """The configuration's Properties as the policy reads them: the library's model (a dataclass
+    whose Exemptions are dataclasses too) as plain mappings."""
+    if type_configuration is None:
+        return None
+    if dataclasses.is_dataclass(type_configuration) and not isinstance(type_configuration, type):
+        return dataclasses.asdict(type_configuration)
+    return vars(type_configuration)
 
 
 _TEMPLATE_TARGETS = ("STACK", "CHANGE_SET")

@@ -88,8 +88,8 @@ MAX_DEPTH = 256
 MAX_VALUES = 1_000_000
 """How many values are built from one template, YAML aliases expanded, before it is refused."""
 
-_KEEP_PROPERTIES = frozenset({"ContainerDefinitions", "RuntimePlatform"})
-_KEEP_CONTAINER = frozenset({"Name", "Image", "User"})
+_KEEP_PROPERTIES = frozenset({"ContainerDefinitions", "RuntimePlatform", "Tags"})
+_KEEP_CONTAINER = frozenset({"Name", "Image", "User", "FirelensConfiguration"})
 # How YAML 1.1 (PyYAML's resolver) reads a plain scalar typed other than as a string.
 _READINGS = {
     "int": "a number",

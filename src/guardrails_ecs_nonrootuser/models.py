@@ -41,6 +41,8 @@ class TypeConfigurationModel(BaseModel):
     WindowsContainers: Optional[str]
     ExemptContainerNames: Optional[Sequence[str]]
     ExemptImages: Optional[Sequence[str]]
+    Exemptions: Optional[Sequence["_Exemption"]]
+    ExceptionTagKey: Optional[str]
     AllowMatchAllExemptions: Optional[bool]
 
     @classmethod
@@ -57,11 +59,37 @@ class TypeConfigurationModel(BaseModel):
             WindowsContainers=json_data.get("WindowsContainers"),
             ExemptContainerNames=json_data.get("ExemptContainerNames"),
             ExemptImages=json_data.get("ExemptImages"),
+            Exemptions=deserialize_list(json_data.get("Exemptions"), Exemption),
+            ExceptionTagKey=json_data.get("ExceptionTagKey"),
             AllowMatchAllExemptions=json_data.get("AllowMatchAllExemptions"),
         )
 
 
 # work around possible type aliasing issues when variable has same name as a model
 _TypeConfigurationModel = TypeConfigurationModel
+
+
+@dataclass
+class Exemption(BaseModel):
+    ContainerName: Optional[str]
+    Image: Optional[str]
+    Reason: Optional[str]
+
+    @classmethod
+    def _deserialize(
+        cls: Type["_Exemption"],
+        json_data: Optional[Mapping[str, Any]],
+    ) -> Optional["_Exemption"]:
+        if not json_data:
+            return None
+        return cls(
+            ContainerName=json_data.get("ContainerName"),
+            Image=json_data.get("Image"),
+            Reason=json_data.get("Reason"),
+        )
+
+
+# work around possible type aliasing issues when variable has same name as a model
+_Exemption = Exemption
 
 

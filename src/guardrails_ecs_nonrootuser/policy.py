@@ -8,12 +8,21 @@ to a hook (intrinsic functions resolved; scalars often sent as strings). Each
 container definition is decided on its own, in this order.
 
 Scope
-  a) SKIP when the container's ``Name`` matches an ``ExemptContainerNames``
-     pattern or its ``Image`` matches an ``ExemptImages`` pattern
-     (``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``). A pattern
-     made only of wildcards with a ``*`` (``*``, ``**``, ``?*``) exempts every
-     container (every one long enough): the configuration is refused unless
-     ``AllowMatchAllExemptions`` is set.
+  a) SKIP a container that is exempt, by the first that applies:
+     - its task definition is excepted: ``ExceptionTagKey`` is set and the
+       task definition's ``Tags`` hold that key (exactly) with a value that is
+       not blank, the exception's reason (a blank value, or one that is not
+       text, excepts nothing);
+     - an exemption matches it. An ``Exemptions`` entry matches when every
+       field it gives matches: ``ContainerName`` the container's ``Name``,
+       ``Image`` its ``Image`` (a container without that field, or with a value
+       that is not text, is not matched); its ``Reason`` is shown.
+       ``ExemptContainerNames`` and ``ExemptImages`` patterns are entries of
+       one field, without a reason.
+     Patterns are ``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``.
+     An entry whose every pattern is made only of wildcards with a ``*``
+     (``*``, ``**``, ``?*``) exempts every container (every one long enough):
+     the configuration is refused unless ``AllowMatchAllExemptions`` is set.
   b) SKIP every container of a Windows task definition
      (``RuntimePlatform.OperatingSystemFamily`` starts with ``WINDOWS_SERVER``)
      when ``WindowsContainers`` is ``SKIP``.
@@ -63,6 +72,10 @@ Windows containers (``WindowsContainers`` is ``ENFORCE_NON_ADMIN``):
      ``\\`` and before any ``@``), in any letter case, is ContainerAdministrator,
      Administrator or SYSTEM (so ``NT AUTHORITY\\SYSTEM`` too).
   o) PASS otherwise.
+
+Every failure carries a fix. A Linux container with a ``FirelensConfiguration``
+(a FireLens log router) that fails rule c or e gets the log router's own: a
+numeric ``User``, which FireLens takes since ECS agent 1.96.0.
 
 The request itself is refused (``MalformedTaskDefinitionError``) when the resource
 properties are not an object, ``ContainerDefinitions`` is not a list, a
@@ -158,6 +171,34 @@ class MalformedTaskDefinitionError(ValueError):
     """The task definition's properties do not have the shape ECS requires."""
 
 
+class Exemption(NamedTuple):
+    """Containers not evaluated: those every given pattern matches (rule b)."""
+
+    source: str
+    """Where it is configured: ``Exemptions[2]``, ``ExemptImages``."""
+    container_name: str | None = None
+    image: str | None = None
+    reason: str = ""
+
+    def matches(self, name: object, image: object) -> bool:
+        return all(
+            isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)
+            for pattern, value in ((self.container_name, name), (self.image, image))
+            if pattern is not None
+        )
+
+    def describe(self) -> str:
+        """'exempt by Exemptions[0] (Image "x/*"): the reason', for messages."""
+        fields = [
+            f"{field} {quote(pattern)}"
+            for field, pattern in (("ContainerName", self.container_name), ("Image", self.image))
+            if pattern is not None
+        ]
+        if not self.reason:  # ExemptContainerNames, ExemptImages
+            return f"exempt by {self.source} pattern {fields[0].partition(' ')[2]}"
+        return f"exempt by {self.source} ({', '.join(fields)}): {quote(self.reason, 256)}"
+
+
 class Settings(NamedTuple):
     """The hook's type configuration, validated, with the schema's defaults."""
 
@@ -165,9 +206,16 @@ class Settings(NamedTuple):
     require_numeric_user: bool = False
     minimum_uid: int = 1
     windows_containers: WindowsMode = WindowsMode.ENFORCE_NON_ADMIN
-    exempt_container_names: tuple[str, ...] = ()
-    exempt_images: tuple[str, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
     allow_match_all_exemptions: bool = False
+    exception_tag_key: str | None = None
+    option_names: tuple[tuple[str, str], ...] = ()
+    """How messages name an option (``AllowRootGroup``), when not by its property name: the
+    command names its flags (``--allow-root-group``)."""
+
+    def named(self, key: str) -> str:
+        """The name the reader uses for the configuration property ``key``."""
+        return dict(self.option_names).get(key, key)
 
     @classmethod
     def from_mapping(cls, mapping: object) -> Settings:
@@ -188,6 +236,21 @@ class Settings(NamedTuple):
             return mapping.get(key)
 
         match_all = _config_bool("AllowMatchAllExemptions", get("AllowMatchAllExemptions"), False)
+        exemptions = (
+            *_config_entries(get("Exemptions"), match_all),
+            *(
+                Exemption("ExemptContainerNames", container_name=pattern)
+                for pattern in _config_patterns(
+                    "ExemptContainerNames", get("ExemptContainerNames"), 255, match_all
+                )
+            ),
+            *(
+                Exemption("ExemptImages", image=pattern)
+                for pattern in _config_patterns(
+                    "ExemptImages", get("ExemptImages"), 1024, match_all
+                )
+            ),
+        )
         return cls(
             allow_root_group=_config_bool("AllowRootGroup", get("AllowRootGroup"), False),
             require_numeric_user=_config_bool(
@@ -195,11 +258,9 @@ class Settings(NamedTuple):
             ),
             minimum_uid=_config_uid("MinimumUid", get("MinimumUid"), 1),
             windows_containers=_config_windows("WindowsContainers", get("WindowsContainers")),
-            exempt_container_names=_config_patterns(
-                "ExemptContainerNames", get("ExemptContainerNames"), 255, match_all
-            ),
-            exempt_images=_config_patterns("ExemptImages", get("ExemptImages"), 1024, match_all),
+            exemptions=exemptions,
             allow_match_all_exemptions=match_all,
+            exception_tag_key=_config_tag_key("ExceptionTagKey", get("ExceptionTagKey")),
         )
 
 
@@ -212,9 +273,14 @@ _CONFIG_KEYS = frozenset(
         "ExemptContainerNames",
         "ExemptImages",
         "AllowMatchAllExemptions",
+        "Exemptions",
+        "ExceptionTagKey",
     }
 )
 MAX_PATTERNS = 100
+_ENTRY_FIELDS = {"ContainerName": 255, "Image": 1024}
+MAX_REASON = 256
+MAX_TAG_KEY = 128
 
 
 def _config_bool(key: str, value: object, default: bool) -> bool:
@@ -251,25 +317,84 @@ def _config_windows(key: str, value: object) -> WindowsMode:
 
 
 def _config_patterns(key: str, value: object, max_length: int, match_all: bool) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ConfigError(key, f"must be a list of glob patterns, got {_kind(value)}")
-    if len(value) > MAX_PATTERNS:
-        raise ConfigError(key, f"has {len(value)} patterns; at most {MAX_PATTERNS} are allowed")
-    for position, pattern in enumerate(value):
-        if not isinstance(pattern, str) or not 1 <= len(pattern) <= max_length:
-            raise ConfigError(
-                f"{key}[{position}]",
-                f"must be a string of 1 to {max_length} characters, got {_display(pattern)}",
-            )
-        if not match_all and "*" in pattern and not pattern.strip("*?"):
+    patterns = []
+    for position, item in enumerate(_config_list(key, value, "glob patterns")):
+        pattern = _config_text(f"{key}[{position}]", item, max_length)
+        if not match_all and _matches_all(pattern):
             raise ConfigError(
                 f"{key}[{position}]",
                 f"{_display(pattern)} matches every container and turns the check off; "
                 "set AllowMatchAllExemptions to true if that is meant",
             )
-    return tuple(value)
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _config_entries(value: object, match_all: bool) -> list[Exemption]:
+    """``Exemptions``: objects of ``ContainerName`` and/or ``Image`` patterns and a ``Reason``."""
+    entries = []
+    for position, entry in enumerate(_config_list("Exemptions", value, "exemption objects")):
+        key = f"Exemptions[{position}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(key, f"must be an object, got {_kind(entry)}")
+        unknown = sorted(str(field) for field in entry if field not in (*_ENTRY_FIELDS, "Reason"))
+        if unknown:
+            raise ConfigError(f"{key}.{_display(unknown[0])}", "is not a field of an exemption")
+        patterns = {
+            field: _config_text(f"{key}.{field}", entry[field], limit)
+            for field, limit in _ENTRY_FIELDS.items()
+            if entry.get(field) is not None
+        }
+        if not patterns:
+            raise ConfigError(key, "must give ContainerName, Image or both")
+        reason = entry.get("Reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{key}.Reason", "must say why these containers are exempt")
+        _config_text(f"{key}.Reason", reason, MAX_REASON)
+        if not match_all and all(_matches_all(pattern) for pattern in patterns.values()):
+            raise ConfigError(
+                key,
+                "matches every container and turns the check off; set AllowMatchAllExemptions "
+                "to true if that is meant",
+            )
+        entries.append(
+            Exemption(key, patterns.get("ContainerName"), patterns.get("Image"), reason.strip())
+        )
+    return entries
+
+
+def _config_list(key: str, value: object, what: str) -> Sequence[object]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(key, f"must be a list of {what}, got {_kind(value)}")
+    if len(value) > MAX_PATTERNS:
+        raise ConfigError(key, f"has {len(value)} items; at most {MAX_PATTERNS} are allowed")
+    return value
+
+
+def _config_text(key: str, value: object, max_length: int) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
+        raise ConfigError(
+            key, f"must be a string of 1 to {max_length} characters, got {_display(value)}"
+        )
+    return value
+
+
+def _matches_all(pattern: str) -> bool:
+    """Whether a glob is made only of wildcards with a ``*``: it matches every value."""
+    return "*" in pattern and not pattern.strip("*?")
+
+
+def _config_tag_key(key: str, value: object) -> str | None:
+    if value is None:
+        return None
+    text = _config_text(key, value, MAX_TAG_KEY)
+    if text.strip() != text or text.lower().startswith("aws:"):
+        raise ConfigError(
+            key, f"must be a tag key people can set (no aws: prefix), got {_display(text)}"
+        )
+    return text
 
 
 def atoi(text: str) -> int | None:
@@ -329,7 +454,7 @@ def _check_user_part(user: str, settings: Settings) -> Finding | None:
             return Finding(
                 Rule.NAMED_USER,
                 "a user name is resolved from the image's /etc/passwd and may be uid 0; "
-                "RequireNumericUser is set",
+                f"{settings.named('RequireNumericUser')} is set",
                 "use the numeric uid instead of the name, e.g. " + EXAMPLE_USER,
             )
         return None
@@ -344,7 +469,7 @@ def _check_user_part(user: str, settings: Settings) -> Finding | None:
     if uid < settings.minimum_uid:
         return Finding(
             Rule.UID_BELOW_MINIMUM,
-            f"uid {uid} is below MinimumUid {settings.minimum_uid}",
+            f"uid {uid} is below {settings.named('MinimumUid')} {settings.minimum_uid}",
             f"use a uid of at least {settings.minimum_uid}",
         )
     return None
@@ -365,7 +490,7 @@ def _check_group_part(group: str, settings: Settings) -> Finding | None:
         return Finding(
             Rule.ROOT_GROUP,
             "the group is root (gid 0)",
-            f"use a non-root group, e.g. {EXAMPLE_USER}, or set AllowRootGroup",
+            f"use a non-root group, e.g. {EXAMPLE_USER}, or set {settings.named('AllowRootGroup')}",
         )
     return None
 
@@ -544,14 +669,33 @@ def evaluate(properties: object, settings: Settings) -> Report:
         raise MalformedTaskDefinitionError(
             f"ContainerDefinitions must be a list, got {_kind(containers)}."
         )
+    exception = tag_exception(properties.get("Tags"), settings)
     results = []
     for index, container in enumerate(containers):
         if not isinstance(container, Mapping):
             raise MalformedTaskDefinitionError(
                 f"ContainerDefinitions[{index}] must be an object, got {_kind(container)}."
             )
-        results.append(_decide_container(index, container, windows, settings))
+        if exception:
+            name, user = container.get("Name"), container.get("User")
+            results.append(ContainerResult(index, name, user, Verdict.SKIP, note=exception))
+        else:
+            results.append(_decide_container(index, container, windows, settings))
     return Report(tuple(results), windows)
+
+
+def tag_exception(tags: object, settings: Settings) -> str:
+    """Why the task definition is excepted by its tag (rule a), or "": its ``Tags`` hold
+    ``ExceptionTagKey`` with a value that is not blank, and no blank one."""
+    key = settings.exception_tag_key
+    if key is None or isinstance(tags, (str, bytes)) or not isinstance(tags, Sequence):
+        return ""
+    values = [
+        tag.get("Value") for tag in tags if isinstance(tag, Mapping) and tag.get("Key") == key
+    ]
+    if not values or not all(isinstance(value, str) and value.strip() for value in values):
+        return ""
+    return f"excepted by its tag {quote(key)}: {quote(str(values[0]).strip(), 256)}"
 
 
 def _is_windows(platform: object) -> bool:
@@ -575,33 +719,39 @@ def _decide_container(
     index: int, container: Mapping[str, object], windows: bool, settings: Settings
 ) -> ContainerResult:
     name, user = container.get("Name"), container.get("User")
-    exemption = _exemption(name, container.get("Image"), settings)
+    image = container.get("Image")
+    exemption = next((e for e in settings.exemptions if e.matches(name, image)), None)
     if exemption:
-        return ContainerResult(index, name, user, Verdict.SKIP, note=exemption)
+        return ContainerResult(index, name, user, Verdict.SKIP, note=exemption.describe())
     if windows and settings.windows_containers is WindowsMode.SKIP:
         return ContainerResult(
             index,
             name,
             user,
             Verdict.SKIP,
-            note="Windows task definition, WindowsContainers is SKIP",
+            note=f"Windows task definition, {settings.named('WindowsContainers')} is SKIP",
         )
     finding = check_windows_user(user) if windows else check_linux_user(user, settings)
+    if finding and not windows and container.get("FirelensConfiguration") is not None:
+        finding = _firelens(finding)
     if finding:
         return ContainerResult(index, name, user, Verdict.FAIL, finding)
     return ContainerResult(index, name, user, Verdict.PASS, note=_pass_note(user, windows))
 
 
-def _exemption(name: object, image: object, settings: Settings) -> str:
-    for field, value, patterns in (
-        ("ExemptContainerNames", name, settings.exempt_container_names),
-        ("ExemptImages", image, settings.exempt_images),
-    ):
-        if isinstance(value, str):
-            for pattern in patterns:
-                if fnmatch.fnmatchcase(value, pattern):
-                    return f"exempt by {field} pattern {quote(pattern)}"
-    return ""
+FIRELENS_FIX = (
+    "set User to a numeric uid, e.g. "
+    + EXAMPLE_USER
+    + ": a FireLens log router can run as non-root since ECS agent 1.96.0 (FireLens non-root "
+    "user mode), which takes a numeric uid only (see the README's FireLens section)"
+)
+
+
+def _firelens(finding: Finding) -> Finding:
+    """A FireLens log router's finding, with the fix for log routers (rules c and e)."""
+    if finding.rule in (Rule.MISSING_USER, Rule.ROOT_USER):
+        return finding._replace(fix=FIRELENS_FIX)
+    return finding
 
 
 def _pass_note(user: object, windows: bool) -> str:

@@ -23,6 +23,7 @@ from .policy import RULE_SUMMARIES, quote
 from .scan import (
     INVALID_TASK_DEFINITION,
     NOT_A_TEMPLATE,
+    SKIPPED_CONTAINER,
     UNQUOTED_YAML11,
     UNRESOLVED_VALUE,
     FileReport,
@@ -50,6 +51,12 @@ RULES: dict[str, tuple[str, str]] = {
     UNQUOTED_YAML11: (
         "An unquoted User that YAML 1.1 loaders read as a number or boolean rather than the text "
         "written (1000:50 becomes 60050); it is checked as written. Quote it.",
+        "note",
+    ),
+    SKIPPED_CONTAINER: (
+        "A container that is not evaluated: an exemption matches it (the entry or pattern, and "
+        "its reason, are shown), its task definition carries the configured exception tag, or "
+        "it is in a Windows task definition and WindowsContainers is SKIP.",
         "note",
     ),
 }
@@ -217,6 +224,11 @@ def render_junit(reports: Sequence[FileReport]) -> str:
             )
             found = [f for f in findings if f.logical_id == task_definition.logical_id]
             failed = [f for f in found if f.level == "error"]
+            notes = [f for f in found if f.level != "error"]
+            if notes:  # skipped containers, warnings: shown with the test case
+                ElementTree.SubElement(case, "system-out").text = "\n".join(
+                    printable(f"{f.line}:{f.column} [{f.rule}] {f.message}") for f in notes
+                )
             if failed:
                 failures += 1
                 failure = ElementTree.SubElement(
@@ -289,6 +301,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "line": finding.line,
         "column": finding.column,
         "container": finding.container,
+        "value": finding.value,
     }
 
 

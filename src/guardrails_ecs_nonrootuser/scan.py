@@ -67,6 +67,7 @@ from .resolve import (
 UNRESOLVED_VALUE = "unresolved-value"
 INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
+SKIPPED_CONTAINER = "skipped-container"
 NOT_A_TEMPLATE = "not a CloudFormation template"
 
 # A platform to decide a container under when RuntimePlatform cannot be resolved.
@@ -106,6 +107,8 @@ class Finding(NamedTuple):
     column: int
     container: int | None = None
     """The container's index in the list it is written in, when the finding is about one."""
+    value: str | int | None = None
+    """The User the verdict is on, when it is a value that may be shown."""
 
 
 class ContainerVerdict(NamedTuple):
@@ -278,7 +281,9 @@ class _Site(NamedTuple):
 
     position: int
     container: Located
-    platform: Any
+    shared: dict[str, Any]
+    """The task definition's properties the policy reads besides its containers, as written:
+    ``RuntimePlatform``, and ``Tags`` when an exception tag is configured."""
     guards: Guards
 
 
@@ -293,6 +298,7 @@ class _Outcome(NamedTuple):
     """The finding's message, given the conditions that lead there (", when C is true,")."""
     note: str = ""
     skipped: str = ""
+    value: str | int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -310,6 +316,8 @@ class _TaskDefinitionCheck:
         self.containers: list[ContainerVerdict] = []
         self.findings: list[Finding] = []
         self.platforms: dict[int, set[str] | None] = {}
+        self.shared: list[dict[str, Any]] = []
+        """Every ``_Site.shared`` made, kept alive: ``id`` of one is a key in ``platforms``."""
         self.unconditional: dict[int, tuple[Any, list[tuple[_Site, Any]]]] = {}
         """Containers that depend on no condition, resolved, with their resolved RuntimePlatform,
         by RuntimePlatform as written: decided together."""
@@ -330,7 +338,7 @@ class _TaskDefinitionCheck:
         in one call of the policy (as the hook decides a task definition)."""
         for platform, group in self.unconditional.values():
             results = None
-            if _unknown(platform) is None:
+            if _unknown(platform) is None and self.unknown_tags(platform) is None:
                 properties = _policy_input([container for _, container in group], platform)
                 with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
                     results = evaluate(properties, self.options.settings).results
@@ -368,7 +376,8 @@ class _TaskDefinitionCheck:
             if not isinstance(value, dict):
                 self.unusable("Properties", value, "an object")
                 continue
-            platform = value.get("RuntimePlatform")
+            shared = {key: value[key] for key in self.shared_keys if key in value}
+            self.shared.append(shared)
             for containers, where in _forms(value.get("ContainerDefinitions"), when, context):
                 if containers is None:
                     continue
@@ -378,7 +387,7 @@ class _TaskDefinitionCheck:
                 for index, item in enumerate(containers):
                     for container, guard in _forms(item, where, context):
                         if isinstance(container, Located):
-                            yield _Site(index, container, platform, guard)
+                            yield _Site(index, container, shared, guard)
                         else:
                             self.unusable(f"ContainerDefinitions[{index}]", container, "an object")
 
@@ -390,9 +399,9 @@ class _TaskDefinitionCheck:
         context = readings[0]
         in_container, in_platform = conditions_in(container), self.platform_conditions(site)
         if in_container is None and in_platform is None and not site.guards and len(readings) == 1:
-            key = id(site.platform)
+            key = id(site.shared)
             if key not in self.unconditional:
-                self.unconditional[key] = (resolve(site.platform, context), [])
+                self.unconditional[key] = (resolve(site.shared, context), [])
             self.unconditional[key][1].append((site, resolve(container, context)))
             return
         names = {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
@@ -424,7 +433,7 @@ class _TaskDefinitionCheck:
                 absent = True
                 continue
             taken = dict(site.guards)
-            chosen, platform = choose(container, case, taken), choose(site.platform, case, taken)
+            chosen, platform = choose(container, case, taken), choose(site.shared, case, taken)
             for reading in readings:
                 outcome = self.outcome(
                     site.position, resolve(chosen, reading), resolve(platform, reading)
@@ -446,12 +455,40 @@ class _TaskDefinitionCheck:
         self.add(site, worst, when)
 
     def platform_conditions(self, site: _Site) -> set[str] | None:
-        """``conditions_in`` the site's RuntimePlatform, which its task definition's containers
-        share."""
-        key = id(site.platform)
+        """``conditions_in`` the site's RuntimePlatform (and Tags), which its task definition's
+        containers share."""
+        key = id(site.shared)
         if key not in self.platforms:
-            self.platforms[key] = conditions_in(site.platform)
+            self.platforms[key] = conditions_in(site.shared)
         return self.platforms[key]
+
+    @property
+    def shared_keys(self) -> tuple[str, ...]:
+        """The task definition's properties the policy reads besides ContainerDefinitions."""
+        if self.options.settings.exception_tag_key is None:
+            return ("RuntimePlatform",)
+        return ("RuntimePlatform", "Tags")
+
+    def unknown_tags(self, shared: Any) -> Unresolved | None:
+        """Why whether the configured exception tag excepts the task definition is not known
+        (its Tags, that tag's key or its value cannot be resolved, or the value is a NoEcho
+        parameter's, which is never shown), or None."""
+        key = self.options.settings.exception_tag_key
+        tags = shared.get("Tags") if key is not None and isinstance(shared, dict) else None
+        if isinstance(tags, Unresolved):
+            return tags
+        for tag in tags if isinstance(tags, list) else ():
+            if isinstance(tag, Unresolved):
+                return tag
+            tag_key = tag.get("Key") if isinstance(tag, dict) else None
+            if isinstance(tag_key, Unresolved):
+                return tag_key
+            value = tag.get("Value") if tag_key == key and isinstance(tag, dict) else None
+            if isinstance(value, Unresolved):
+                return value
+            if isinstance(value, Secret):
+                return Unresolved("its value is a NoEcho parameter's, which is never shown")
+        return None
 
     def add(self, site: _Site, outcome: _Outcome, when: str) -> None:
         container = site.container
@@ -471,13 +508,43 @@ class _TaskDefinitionCheck:
             found.append((outcome.rule, outcome.level, outcome.render(when_text)))
         if outcome.note:
             found.append((UNQUOTED_YAML11, "note", outcome.note))
+        if outcome.verdict == "SKIP" and outcome.skipped:
+            found.append((SKIPPED_CONTAINER, "note", f"Skipped {outcome.skipped}."))
         for rule, level, message in found:
             self.findings.append(
-                Finding(rule, level, message, self.logical_id, line, column, site.position)
+                Finding(
+                    rule,
+                    level,
+                    message,
+                    self.logical_id,
+                    line,
+                    column,
+                    site.position,
+                    outcome.value,
+                )
             )
 
     def outcome(self, index: int, container: Any, platform: Any) -> _Outcome:
-        """The verdict on one container definition as resolved in one case."""
+        """The verdict on one container definition as resolved in one case (``platform``: its
+        resolved ``_Site.shared``)."""
+        tags = self.unknown_tags(platform)
+        if tags is not None:  # decided as not excepted: a failure then is unresolved
+            outcome = self.outcome(index, container, {**platform, "Tags": []})
+            if outcome.verdict != "FAIL":
+                return outcome
+            label = _label(index, outcome.name)
+            key = shown(self.options.settings.exception_tag_key or "")
+            return _Outcome(
+                "UNRESOLVED",
+                outcome.name,
+                UNRESOLVED_VALUE,
+                self.unresolved_level,
+                lambda when: (
+                    f"Cannot verify: {label}{when} fails unless the exception tag {key} excepts "
+                    f"its task definition, and whether it does cannot be resolved: Tags: "
+                    f"{tags.reason}. Fix: {_fix(tags, self.options)}."
+                ),
+            )
         unknown = _unknown(platform)
         if unknown is None:
             return self.decided(index, container, platform)
@@ -488,7 +555,10 @@ class _TaskDefinitionCheck:
                 level="error",
                 render=lambda when: f"RuntimePlatform{when}: {unknown.reason}.",
             )
-        linux, windows = (self.decided(index, container, form) for _, form in _PLATFORMS)
+        linux, windows = (
+            self.decided(index, container, {**platform, "RuntimePlatform": form})
+            for _, form in _PLATFORMS
+        )
         if linux.verdict == windows.verdict:
             return linux  # the same on either platform (Linux's reason when both fail)
         label = _label(index, linux.name)
@@ -525,9 +595,10 @@ class _TaskDefinitionCheck:
         name = result.name if isinstance(result.name, str) else None
         note = _unquoted_note(result)
         user = result.user
+        value = _shown_value(user)
         if result.verdict is not Verdict.FAIL:
-            skipped = result.describe() if result.verdict is Verdict.SKIP else ""
-            return _Outcome(result.verdict.value, name, note=note, skipped=skipped)
+            skipped = f"{result.label}: {result.note}" if result.verdict is Verdict.SKIP else ""
+            return _Outcome(result.verdict.value, name, note=note, skipped=skipped, value=value)
         if isinstance(user, Unresolved) and user.invalid:
             return _Outcome(
                 "FAIL",
@@ -563,7 +634,17 @@ class _TaskDefinitionCheck:
                     f"not shown): {RULE_SUMMARIES[finding.rule]} Fix: {finding.fix}."
                 )
 
-        return _Outcome("FAIL", name, finding.rule.value, "error", render, note)
+        return _Outcome("FAIL", name, finding.rule.value, "error", render, note, value=value)
+
+
+def _shown_value(user: Any) -> str | int | None:
+    """The User as JSON shows it: text or a whole number; None for a NoEcho parameter's value or
+    one that is not known."""
+    if isinstance(user, (Secret, bool)):
+        return None
+    if isinstance(user, str):
+        return str(user)
+    return user if isinstance(user, int) else None
 
 
 def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
@@ -582,17 +663,19 @@ def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
     )
 
 
-def _unknown(platform: Any) -> Unresolved | None:
+def _unknown(shared: Any) -> Unresolved | None:
     """Why a resolved RuntimePlatform (or its OperatingSystemFamily) is not known, or None."""
+    platform = shared.get("RuntimePlatform") if isinstance(shared, dict) else shared
     family = platform.get("OperatingSystemFamily") if isinstance(platform, dict) else None
     return next((value for value in (platform, family) if isinstance(value, Unresolved)), None)
 
 
-def _policy_input(containers: list[Any], platform: Any) -> dict[str, Any]:
+def _policy_input(containers: list[Any], shared: Any) -> dict[str, Any]:
     """Task definition properties as the policy reads them (and the hook receives them)."""
     properties: dict[str, Any] = {"ContainerDefinitions": containers}
-    if platform is not NO_VALUE and platform is not None:
-        properties["RuntimePlatform"] = platform
+    for key, value in shared.items() if isinstance(shared, dict) else ():
+        if value is not NO_VALUE and value is not None:
+            properties[key] = value
     return properties
 
 

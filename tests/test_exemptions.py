@@ -1,0 +1,284 @@
+"""Exemptions and the per-resource exception, the same in every layer and visible in every
+output: entries tied to an image with a reason, the ready configurations, the exception tag."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from guardrails_ecs_nonrootuser import stack
+from guardrails_ecs_nonrootuser.cli import main
+from guardrails_ecs_nonrootuser.policy import Settings, evaluate
+from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "guardrails:nonroot-exception"
+ROUTER = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4"
+ENTRY = {"ContainerName": "log_router", "Image": "*aws-for-fluent-bit:*", "Reason": "SEC-42 router"}
+
+EXEMPT_TEMPLATE = f"""\
+Resources:
+  Web:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: registry.example/app:1
+          User: "1000:1000"
+        - Name: log_router
+          Image: {ROUTER}
+  Impostor:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: log_router
+          Image: public.ecr.aws/nginx/nginx:1
+          User: "0"
+"""
+
+TAGGED_TEMPLATE = f"""\
+Parameters:
+  Reason:
+    Type: String
+  Secret:
+    Type: String
+    NoEcho: true
+    Default: hidden-reason-value
+Conditions:
+  Excepted: !Equals [!Ref Reason, yes]
+Resources:
+  Literal:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Tags:
+        - {{Key: team, Value: web}}
+        - {{Key: "{KEY}", Value: "SEC-7 legacy image"}}
+      ContainerDefinitions:
+        - {{Name: legacy, Image: registry.example/legacy:1, User: "0"}}
+  FromParameter:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Tags: [{{Key: "{KEY}", Value: !Ref Reason}}]
+      ContainerDefinitions:
+        - {{Name: legacy, Image: registry.example/legacy:1, User: "0"}}
+        - {{Name: fine, Image: registry.example/app:1, User: "1000"}}
+  FromNoEcho:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Tags: [{{Key: "{KEY}", Value: !Ref Secret}}]
+      ContainerDefinitions:
+        - {{Name: legacy, Image: registry.example/legacy:1, User: "0"}}
+  Conditional:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Tags: !If [Excepted, [{{Key: "{KEY}", Value: "SEC-8"}}], !Ref AWS::NoValue]
+      ContainerDefinitions:
+        - {{Name: legacy, Image: registry.example/legacy:1, User: "0"}}
+  BlankReason:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Tags: [{{Key: "{KEY}", Value: " "}}]
+      ContainerDefinitions:
+        - {{Name: legacy, Image: registry.example/legacy:1, User: "0"}}
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["check", *args])
+    return code, capsys.readouterr().out
+
+
+def write(tmp_path: Path, text: str, config: dict[str, Any]) -> tuple[str, str]:
+    template, configuration = tmp_path / "template.yaml", tmp_path / "config.json"
+    template.write_text(text, encoding="utf-8")
+    configuration.write_text(json.dumps(config), encoding="utf-8")
+    return str(template), str(configuration)
+
+
+def verdicts(document: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {
+        (t["logicalId"], c["name"]): c["verdict"]
+        for f in document["files"]
+        for t in f["taskDefinitions"]
+        for c in t["containers"]
+    }
+
+
+def test_a_name_tied_to_an_image_skips_the_router_and_decides_the_impostor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template, config = write(tmp_path, EXEMPT_TEMPLATE, {"Exemptions": [ENTRY]})
+    code, out = run(capsys, template, "--config", config, "--format", "json")
+    assert code == 1
+    assert verdicts(json.loads(out)) == {
+        ("Web", "app"): "PASS",
+        ("Web", "log_router"): "SKIP",
+        ("Impostor", "log_router"): "FAIL",
+    }
+
+
+SKIP_TEXT = (
+    'Skipped container "log_router" (#1): exempt by Exemptions[0] (ContainerName "log_router", '
+    'Image "*aws-for-fluent-bit:*"): "SEC-42 router".'
+)
+
+
+@pytest.mark.parametrize("form", ["text", "json", "sarif", "github", "junit"])
+def test_every_output_shows_a_skipped_container_with_its_entry_and_reason(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template, config = write(tmp_path, EXEMPT_TEMPLATE, {"Exemptions": [ENTRY]})
+    code, out = run(capsys, template, "--config", config, "--format", form)
+    assert code == 1
+    if form == "json":
+        (finding,) = [
+            f
+            for f in json.loads(out)["files"][0]["taskDefinitions"][0]["findings"]
+            if f["rule"] == SKIPPED_CONTAINER
+        ]
+        assert (finding["message"], finding["level"], finding["line"]) == (SKIP_TEXT, "note", 9)
+        assert finding["value"] is None  # no User written
+    elif form == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        assert {"ruleId": SKIPPED_CONTAINER, "level": "note", "text": SKIP_TEXT} in [
+            {"ruleId": r["ruleId"], "level": r["level"], "text": r["message"]["text"]}
+            for r in results
+        ]
+    elif form == "junit":
+        suite = ElementTree.fromstring(out.split("\n", 1)[1])
+        (web,) = [case for case in suite if case.get("name") == "Web"]
+        assert SKIP_TEXT in (web.findtext("system-out") or "")
+        assert web.find("failure") is None
+    elif form == "github":
+        assert (
+            f"::notice file={template.replace(':', '%3A')},line=9,col=11,"
+            f"title=ecs-nonroot {SKIPPED_CONTAINER}::Web: {SKIP_TEXT}"
+        ) in out.splitlines()
+    else:
+        assert f"{template}:9:11: note [{SKIPPED_CONTAINER}] Web: {SKIP_TEXT}" in out.splitlines()
+
+
+def test_json_findings_carry_the_value_decided(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template, _ = write(tmp_path, EXEMPT_TEMPLATE, {})
+    _, out = run(capsys, template, "--format", "json")
+    values = {
+        (t["logicalId"], f["rule"]): f["value"]
+        for t in json.loads(out)["files"][0]["taskDefinitions"]
+        for f in t["findings"]
+    }
+    assert values == {("Web", "missing-user"): None, ("Impostor", "root-user"): "0"}
+
+
+def test_the_exception_tag_in_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Off unless configured; a literal tag excepts; one from a parameter with no value, or
+    from a NoEcho parameter, cannot be verified (never shown); under a condition, the worst."""
+    template, config = write(tmp_path, TAGGED_TEMPLATE, {"ExceptionTagKey": KEY})
+    _, out = run(capsys, template, "--format", "json")
+    assert set(verdicts(json.loads(out)).values()) == {"FAIL", "PASS"}  # not configured
+    code, out = run(capsys, template, "--config", config, "--format", "json")
+    assert code == 1
+    assert "hidden-reason-value" not in out
+    document = json.loads(out)
+    assert verdicts(document) == {
+        ("Literal", "legacy"): "SKIP",
+        ("FromParameter", "legacy"): "UNRESOLVED",
+        ("FromParameter", "fine"): "PASS",
+        ("FromNoEcho", "legacy"): "UNRESOLVED",
+        ("Conditional", "legacy"): "FAIL",
+        ("BlankReason", "legacy"): "FAIL",
+    }
+    messages = [
+        f["message"]
+        for t in document["files"][0]["taskDefinitions"]
+        if t["logicalId"] == "FromParameter"
+        for f in t["findings"]
+    ]
+    assert messages == [
+        'Cannot verify: container "legacy" (#0) fails unless the exception tag '
+        f"{KEY} excepts its task definition, and whether it does cannot be resolved: Tags: "
+        "parameter Reason has no Default. Fix: give its value with --parameter Reason=VALUE, "
+        "or use a literal."
+    ]
+    _, out = run(
+        capsys, template, "--config", config, "--parameter", "Reason=yes", "--format", "json"
+    )
+    found = verdicts(json.loads(out))
+    assert (found[("FromParameter", "legacy")], found[("Conditional", "legacy")]) == (
+        "SKIP",
+        "SKIP",
+    )
+
+
+def test_the_stack_layer_and_the_hook_agree_on_the_exception_tag() -> None:
+    """At the stack layer parameters have no value: a tag from one leaves the container to the
+    resource layer, which sees the resolved tag, as the command does with --parameter."""
+    settings = Settings.from_mapping({"ExceptionTagKey": KEY})
+    outcome = stack.check_stack({"template": TAGGED_TEMPLATE}, settings)
+    failed = {(item.logical_id, item.status) for item in outcome.items}
+    assert ("Literal", stack.FAIL) not in failed
+    assert ("FromParameter", stack.FAIL) not in failed
+    assert ("BlankReason", stack.FAIL) in failed
+    resolved = {
+        "Tags": [{"Key": KEY, "Value": "SEC-7"}],
+        "ContainerDefinitions": [{"Name": "legacy", "Image": "x", "User": "0"}],
+    }
+    assert evaluate(resolved, settings).compliant
+    assert not evaluate({**resolved, "Tags": [{"Key": KEY, "Value": ""}]}, settings).compliant
+
+
+@pytest.mark.parametrize(
+    ("image", "user", "verdict"),
+    [
+        pytest.param(ROUTER, None, "SKIP", id="official-router"),
+        pytest.param(ROUTER.replace(":2.32.4", "@sha256:" + "a" * 64), None, "SKIP", id="digest"),
+        pytest.param("amazon/aws-for-fluent-bit:stable", None, "SKIP", id="docker-hub"),
+        pytest.param("public.ecr.aws/nginx/nginx:1", "0", "FAIL", id="nginx-named-log_router"),
+        pytest.param(
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit-debug:1", None, "FAIL", id="prefix"
+        ),
+        pytest.param("evil.example/amazon/aws-for-fluent-bit:1", None, "FAIL", id="other-registry"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["audit", "enforce"])
+def test_ready_configurations_exempt_by_image_not_by_name(
+    mode: str, image: str, user: str | None, verdict: str
+) -> None:
+    document = json.loads((ROOT / "deploy" / "config" / f"{mode}.json").read_text("utf-8"))
+    settings = Settings.from_mapping(
+        document["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+    )
+    container = {"Name": "log_router", "Image": image, **({"User": user} if user else {})}
+    (result,) = evaluate({"ContainerDefinitions": [container]}, settings).results
+    assert result.verdict.value == verdict
+
+
+def test_cfn_lint_reports_the_failure_not_the_exemption(tmp_path: Path) -> None:
+    """cfn-lint exits non-zero on any match, informational ones too: a skipped container is
+    none, so an exempted template passes cfn-lint as it passes the command."""
+    template, config = write(tmp_path, EXEMPT_TEMPLATE, {"Exemptions": [ENTRY]})
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            template,
+            "--format",
+            "json",
+            "--append-rules",
+            "guardrails_ecs_nonrootuser.cfn_lint_rule",
+            "--configure-rule",
+            f"E9101:config={config}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    matches = [m for m in json.loads(result.stdout) if m["Rule"]["Id"].endswith("9101")]
+    assert [(m["Rule"]["Id"], m["Location"]["Start"]["LineNumber"]) for m in matches] == [
+        ("E9101", 17)
+    ]
