@@ -25,7 +25,22 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "numeric-users-from-1010": {"RequireNumericUser": True, "MinimumUid": "1010"},
     "skip-windows": {"WindowsContainers": "SKIP"},
     "exemptions": {"ExemptContainerNames": ["sidecar*"], "ExemptImages": ["*fluent-bit*"]},
+    "exemption-entries": {
+        "Exemptions": [
+            {"ContainerName": "sidecar", "Image": "registry.example/agent:*", "Reason": "agent"},
+            {"ContainerName": "logs", "Image": "registry.example/*", "Reason": "not its image"},
+        ]
+    },
+    "exception-tag": {"ExceptionTagKey": "nonroot-exception"},
 }
+SKIPPING = {"skip-windows", "exemptions", "exemption-entries", "exception-tag"}
+"""The configurations that skip some container of the corpus."""
+# Tags on task definitions by their index: the exception with a reason, with a blank one, none.
+TAGS: tuple[list[dict[str, str]] | None, ...] = (
+    [{"Key": "team", "Value": "web"}, {"Key": "nonroot-exception", "Value": "SEC-1"}],
+    [{"Key": "nonroot-exception", "Value": " "}],
+    None,
+)
 USERS = sorted(
     {value for _, value, _, _ in LINUX_CASES if isinstance(value, str)}
     | {value for _, value, _ in WINDOWS_CASES if isinstance(value, str)}
@@ -49,6 +64,9 @@ def corpus(yaml: bool = False) -> dict[str, dict[str, Any]]:
             containers.append({"Name": "sidecar", "Image": "registry.example/agent:1"})
             containers.append({"Name": "logs", "Image": "public.ecr.aws/fluent-bit:2"})
             properties: dict[str, Any] = {"ContainerDefinitions": containers}
+            tags = TAGS[len(task_definitions) % len(TAGS)]
+            if tags is not None:
+                properties["Tags"] = tags
             if platform == "Windows":
                 properties["RuntimePlatform"] = {
                     "OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"
@@ -78,6 +96,9 @@ def as_yaml(task_definitions: dict[str, dict[str, Any]]) -> bytes:
         if platform:
             family = json.dumps(platform["OperatingSystemFamily"])
             lines += ["      RuntimePlatform:", f"        OperatingSystemFamily: {family}"]
+        if "Tags" in properties:
+            lines.append("      Tags:")
+            lines += [f"        - {json.dumps(tag)}" for tag in properties["Tags"]]
         lines.append("      ContainerDefinitions:")
         for container in properties["ContainerDefinitions"]:
             items = [f"{key}: {json.dumps(value)}" for key, value in container.items()]
@@ -121,7 +142,7 @@ def test_hook_and_command_agree_on_every_container(render: Any, configuration: s
     verdicts = {v for _, container_verdicts in from_hook.values() for v in container_verdicts}
     assert "FAILED" in outcomes
     assert {"PASS", "FAIL"} <= verdicts
-    assert ("SKIP" in verdicts) == (configuration in ("skip-windows", "exemptions"))
+    assert ("SKIP" in verdicts) == (configuration in SKIPPING)
 
 
 def test_corpus_is_broad() -> None:
@@ -185,4 +206,4 @@ def test_resource_stack_and_change_set_layers_agree(render: Any, configuration: 
     ]
     payload = {"template": template, "changedResources": changes}
     assert layer_failures("CHANGE_SET", payload, properties) == expected
-    assert bool(skipped) == (configuration in ("skip-windows", "exemptions"))
+    assert bool(skipped) == (configuration in SKIPPING)

@@ -17,6 +17,7 @@ from guardrails_ecs_nonrootuser.policy import Rule
 from guardrails_ecs_nonrootuser.report import RULES
 from guardrails_ecs_nonrootuser.scan import (
     INVALID_TASK_DEFINITION,
+    SKIPPED_CONTAINER,
     UNQUOTED_YAML11,
     UNRESOLVED_VALUE,
 )
@@ -61,6 +62,7 @@ def test_scenarios_fail_exactly_the_ids_named_fail_or_unresolved(
     assert with_level(document, "note") == {
         "PassUnquotedBase60WithNote",
         "FailRootGroupUnquotedBase60",
+        "PassExemptLogRouter",  # skipped-container
     }
     assert code == 1
 
@@ -78,6 +80,7 @@ def test_fixtures_cover_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
             UNRESOLVED_VALUE,
             UNQUOTED_YAML11,
             INVALID_TASK_DEFINITION,
+            SKIPPED_CONTAINER,
         }
     )
 
@@ -453,3 +456,19 @@ def test_json_summary_is_counts_and_the_text_line(capsys: pytest.CaptureFixture[
     assert summary["containers"] == sum(
         len(t["containers"]) for f in files for t in f["taskDefinitions"]
     )
+
+
+def test_fixes_name_the_flag_or_the_property_the_reader_sets(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The command's own flag; the property when the settings come from a --config file (as the
+    hook and the cfn-lint rule name it), unless that flag is given too."""
+    config = tmp_path / "config.json"
+    config.write_text('{"MinimumUid": 2000}', encoding="utf-8")
+    template = str(SCENARIOS)
+    _, out = check(capsys, template, *EXEMPT, "--minimum-uid", "2000")
+    assert "or set --allow-root-group." in out and "is below --minimum-uid 2000" in out
+    _, out = check(capsys, template, "--config", str(config))
+    assert "or set AllowRootGroup." in out and "is below MinimumUid 2000" in out
+    _, out = check(capsys, template, "--config", str(config), "--minimum-uid", "2001")
+    assert "or set AllowRootGroup." in out and "is below --minimum-uid 2001" in out

@@ -322,8 +322,8 @@ def build_options(
 ) -> Options:
     """Options from the hook's configuration file, settings that override it, ``NAME=VALUE``
     template parameters, and ``fail`` or ``warn`` for unresolved values. Messages name an option
-    by its flag in ``flags`` (property -> flag), unless the configuration file sets it and no
-    flag does: then by the property the file names."""
+    by its flag in ``flags`` (property -> flag) when that flag is given or no configuration file
+    is; by its property otherwise, as the file (and the hook) names it."""
     from_file: dict[str, Any] = dict(read_config(config)) if config else {}
     properties = {**from_file, **overrides}
     values = {}
@@ -333,9 +333,7 @@ def build_options(
             raise ValueError(f"--parameter wants NAME=VALUE, got {item!r}")
         values[name] = value
     names = tuple(
-        (key, flag)
-        for key, flag in (flags or {}).items()
-        if key in overrides or key not in from_file
+        (key, flag) for key, flag in (flags or {}).items() if key in overrides or not config
     )
     settings = Settings.from_mapping(properties)._replace(option_names=names)
     return Options(settings, values, unresolved == "warn")
