@@ -52,7 +52,7 @@ def corpus(yaml: bool = False) -> dict[str, dict[str, Any]]:
     """Task definitions of at most 10 containers (the ECS limit) covering every value; for YAML,
     every value YAML can carry (YAML has no lone surrogates: PyYAML refuses "\\ud800")."""
     values: list[Any] = [None, *(user for user in USERS if not (yaml and _has_surrogate(user)))]
-    task_definitions = {}
+    task_definitions: dict[str, dict[str, Any]] = {}
     for platform in ("Linux", "Windows"):
         for start in range(0, len(values), 8):
             containers = []

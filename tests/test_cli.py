@@ -472,3 +472,46 @@ def test_fixes_name_the_flag_or_the_property_the_reader_sets(
     assert "or set AllowRootGroup." in out and "is below MinimumUid 2000" in out
     _, out = check(capsys, template, "--config", str(config), "--minimum-uid", "2001")
     assert "or set AllowRootGroup." in out and "is below --minimum-uid 2001" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("terminal", "environment", "coloured"),
+    [
+        pytest.param(True, {}, True, id="terminal"),
+        pytest.param(False, {}, False, id="pipe"),
+        pytest.param(True, {"NO_COLOR": "1"}, False, id="no-color"),
+        pytest.param(True, {"NO_COLOR": ""}, True, id="no-color-empty-is-unset"),
+        pytest.param(True, {"TERM": "dumb"}, False, id="dumb-terminal"),
+    ],
+)
+def test_colours_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, environment: dict[str, str], coloured: bool
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    out = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["check", str(ROOT / "examples" / "noncompliant.yaml")]) == 1
+    text = out.getvalue()
+    assert (": \x1b[31merror\x1b[0m [root-user] " in text) is coloured
+    assert ("\x1b" in text) is coloured
+
+
+def test_colour_never_reaches_template_text(tmp_path: Path) -> None:
+    """Escape sequences in a template stay escaped when the level words are painted."""
+    from guardrails_ecs_nonrootuser.report import render_text
+    from guardrails_ecs_nonrootuser.scan import Options, check_file
+
+    text = 'Resources:\n  "T\\e[2J":\n    Type: AWS::ECS::TaskDefinition\n'
+    text += '    Properties: {ContainerDefinitions: [{Name: "a\\e[31m", User: "0"}]}\n'
+    report = check_file("t.yaml", text.encode(), Options())
+    painted = render_text([report], colour=True)
+    assert painted.count("\x1b") == 2  # the level word's two sequences, nothing else
+    assert "\\x1b[2J" in painted and "\\x1b[31m" in painted

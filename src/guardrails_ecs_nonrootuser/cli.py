@@ -94,7 +94,16 @@ def _print(reports: Sequence[FileReport], form: str, detail: str = "normal") -> 
     elif form == "junit":
         print(render_junit(reports))
     else:
-        print(render_text(reports, detail))
+        print(render_text(reports, detail, colour=_colour()))
+
+
+def _colour() -> bool:
+    """Colours only on a terminal, and not when NO_COLOR is set (no-color.org) or TERM is dumb."""
+    return (
+        sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM", "") != "dumb"
+    )
 
 
 def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -107,34 +107,40 @@ def printable(line: str) -> str:
     return "".join(char if char.isprintable() else quote(char)[1:-1] for char in line)
 
 
-def render_text(reports: Sequence[FileReport], detail: str = "normal") -> str:
+_COLOURS = {"error": "31", "warning": "33", "note": "36", "OK": "32"}
+
+
+def _paint(word: str, colour: bool) -> str:
+    """``word`` in its colour (an ANSI sequence of this module's own, never template text)."""
+    return f"\x1b[{_COLOURS[word]}m{word}\x1b[0m" if colour else word
+
+
+def render_text(reports: Sequence[FileReport], detail: str = "normal", colour: bool = False) -> str:
     """One line per finding, per file that passes (``detail`` "normal"), per file not read or
     not checked (one that is not a CloudFormation template: "verbose" only), and a summary;
-    "quiet" keeps errors, warnings, files not read and the summary."""
+    "quiet" keeps errors, warnings, files not read and the summary. ``colour`` paints the level
+    words, after every other character is escaped."""
     lines = []
     for report in reports:
         path = shown(report.path)
         if report.status != "checked":
             if detail == "verbose" or report.note != NOT_A_TEMPLATE:
-                lines.append(f"{path}: {report.status}: {report.note}")
+                lines.append(printable(f"{path}: {report.status}: {report.note}"))
             continue
         findings = _findings([report])
         for finding in findings:
             if detail == "quiet" and finding.level == "note":
                 continue
-            where = f"{path}:{finding.line}:{finding.column}"
-            lines.append(
-                f"{where}: {finding.level} [{finding.rule}] {shown(finding.logical_id)}: "
-                f"{finding.message}"
-            )
+            where = printable(f"{path}:{finding.line}:{finding.column}: ")
+            rest = printable(f" [{finding.rule}] {shown(finding.logical_id)}: {finding.message}")
+            lines.append(where + _paint(finding.level, colour) + rest)
         if detail != "quiet" and not any(finding.level == "error" for finding in findings):
             count = sum(len(t.containers) for t in report.task_definitions)
-            lines.append(
-                f"{path}: OK ({_plural(len(report.task_definitions), 'task definition')}, "
-                f"{_plural(count, 'container')})"
-            )
-    lines.append(_summary(reports))
-    return "\n".join(printable(line) for line in lines)
+            counted = f"{_plural(len(report.task_definitions), 'task definition')}, "
+            counted += _plural(count, "container")
+            lines.append(f"{printable(path)}: {_paint('OK', colour)} ({counted})")
+    lines.append(printable(_summary(reports)))
+    return "\n".join(lines)
 
 
 def _counts(reports: Sequence[FileReport]) -> dict[str, int]:
