@@ -153,6 +153,8 @@ def test_every_output_shows_a_skipped_container_with_its_entry_and_reason(
         (web,) = [case for case in suite if case.get("name") == "Web"]
         assert SKIP_TEXT in (web.findtext("system-out") or "")
         assert web.find("failure") is None
+        (impostor,) = [case for case in suite if case.get("name") == "Impostor"]
+        assert [child.tag for child in impostor] == ["failure"]
     elif form == "github":
         assert (
             f"::notice file={template.replace(':', '%3A')},line=9,col=11,"
@@ -282,3 +284,15 @@ def test_cfn_lint_reports_the_failure_not_the_exemption(tmp_path: Path) -> None:
     assert [(m["Rule"]["Id"], m["Location"]["Start"]["LineNumber"]) for m in matches] == [
         ("E9101", 17)
     ]
+
+
+def test_junit_puts_the_failure_before_the_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JUnit's schema orders a test case's failure before its system-out."""
+    both = EXEMPT_TEMPLATE.replace('User: "1000:1000"', 'User: "0"')
+    template, config = write(tmp_path, both, {"Exemptions": [ENTRY]})
+    _, out = run(capsys, template, "--config", config, "--format", "junit")
+    suite = ElementTree.fromstring(out.split("\n", 1)[1])
+    (web,) = [case for case in suite if case.get("name") == "Web"]
+    assert [child.tag for child in web] == ["failure", "system-out"]

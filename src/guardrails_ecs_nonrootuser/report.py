@@ -231,10 +231,6 @@ def render_junit(reports: Sequence[FileReport]) -> str:
             found = [f for f in findings if f.logical_id == task_definition.logical_id]
             failed = [f for f in found if f.level == "error"]
             notes = [f for f in found if f.level != "error"]
-            if notes:  # skipped containers, warnings: shown with the test case
-                ElementTree.SubElement(case, "system-out").text = "\n".join(
-                    printable(f"{f.line}:{f.column} [{f.rule}] {f.message}") for f in notes
-                )
             if failed:
                 failures += 1
                 failure = ElementTree.SubElement(
@@ -242,6 +238,10 @@ def render_junit(reports: Sequence[FileReport]) -> str:
                 )
                 failure.text = "\n".join(
                     printable(f"{f.line}:{f.column} [{f.rule}] {f.message}") for f in failed
+                )
+            if notes:  # skipped containers, warnings: after the failure, as JUnit orders them
+                ElementTree.SubElement(case, "system-out").text = "\n".join(
+                    printable(f"{f.line}:{f.column} [{f.rule}] {f.message}") for f in notes
                 )
     suite.set("tests", str(cases))
     suite.set("failures", str(failures))
