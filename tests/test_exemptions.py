@@ -296,3 +296,44 @@ def test_junit_puts_the_failure_before_the_output(
     suite = ElementTree.fromstring(out.split("\n", 1)[1])
     (web,) = [case for case in suite if case.get("name") == "Web"]
     assert [child.tag for child in web] == ["failure", "system-out"]
+
+
+EXEMPTING = {
+    "Exemptions": [
+        {"ContainerName": "log_router", "Image": "*aws-for-fluent-bit:*", "Reason": "r"},
+    ],
+    "ExceptionTagKey": "nonroot-exception",
+}
+
+
+def test_what_may_be_exempt_is_never_failed_at_the_stack_layer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exemption or the tag that depends on a value the check cannot resolve: the command
+    reports it unverified (never skipped, never a plain failure), and the stack layer, which
+    resolves no parameter, fails only what no deployment exempts."""
+    fixture = ROOT / "tests" / "fixtures" / "hostile" / "exemptions.yaml"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(EXEMPTING), encoding="utf-8")
+    code, out = run(capsys, str(fixture), "--config", str(config), "--format", "json")
+    assert code == 1 and "not-to-be-shown" not in out
+    assert {logical_id: v for (logical_id, _), v in verdicts(json.loads(out)).items()} == {
+        "ImageFromParameterDefault": "SKIP",
+        "ImageFromParameterNoDefault": "UNRESOLVED",
+        "NameFromParameter": "SKIP",
+        "NameFromParameterOtherImage": "FAIL",
+        "ConditionalImage": "FAIL",
+        "TagFromParameter": "UNRESOLVED",
+        "TagFromNoEcho": "UNRESOLVED",
+        "TagUnderCondition": "FAIL",
+        "TagLiteral": "SKIP",
+        "Plain": "FAIL",
+    }
+    outcome = stack.check_stack(
+        {"template": fixture.read_text("utf-8")}, Settings.from_mapping(EXEMPTING)
+    )
+    assert {item.logical_id for item in outcome.items if item.status == stack.FAIL} == {
+        "NameFromParameterOtherImage",
+        "Plain",
+    }
+    assert "not-to-be-shown" not in outcome.message

@@ -410,7 +410,7 @@ def test_change_set_payload_of_the_wrong_shape_is_refused(
 # --- every template fixture of the command, as a stack ---------------------------------------
 
 
-def literal_failures(data: bytes) -> set[tuple[str, int]]:
+def literal_failures(data: bytes, settings: Settings = SETTINGS) -> set[tuple[str, int]]:
     """The containers the command fails on literal values: its own check of the template with
     every parameter's Default removed, failures that depend on no condition."""
     template = loader.load(data)
@@ -419,7 +419,7 @@ def literal_failures(data: bytes) -> set[tuple[str, int]]:
         name: {key: value for key, value in spec.items() if key != "Default"}
         for name, spec in template.parameters.items()
     }
-    reports, _ = check_template(template._replace(parameters=without_defaults), Options())
+    reports, _ = check_template(template._replace(parameters=without_defaults), Options(settings))
     return {
         (td.logical_id, c.position)
         for td in reports
@@ -433,13 +433,28 @@ def literal_failures(data: bytes) -> set[tuple[str, int]]:
     }
 
 
+EXEMPTING = Settings.from_mapping(
+    {
+        "Exemptions": [
+            {"ContainerName": "log_router", "Image": "*aws-for-fluent-bit:*", "Reason": "r"},
+            {"Image": "*/sidecar*", "Reason": "r"},
+        ],
+        "ExemptContainerNames": ["proxy*", "*envoy*"],
+        "ExceptionTagKey": "nonroot-exception",
+    }
+)
+"""Exemptions of every kind that fixtures' containers match, so the stack layer is held to
+failing only what no deployment exempts."""
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, EXEMPTING], ids=["defaults", "exempting"])
 @pytest.mark.parametrize("path", TEMPLATE_FIXTURES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_stack_never_fails_what_the_command_passes_and_fails_what_it_fails_on_literals(
-    path: Path,
+    path: Path, settings: Settings
 ) -> None:
     data = path.read_bytes()
-    report = check_file("t", data, Options())
-    outcome = stack.check_stack({"template": data.decode("utf-8", "surrogateescape")}, SETTINGS)
+    report = check_file("t", data, Options(settings))
+    outcome = stack.check_stack({"template": data.decode("utf-8", "surrogateescape")}, settings)
     stack_failures = places(outcome, stack.FAIL)
     command = {
         (td.logical_id, c.position)
@@ -449,7 +464,7 @@ def test_stack_never_fails_what_the_command_passes_and_fails_what_it_fails_on_li
     }
     assert stack_failures <= command
     if report.status == "checked":
-        assert literal_failures(data) <= stack_failures
+        assert literal_failures(data, settings) <= stack_failures
     assert outcome.failed == bool(stack_failures)
 
 

@@ -23,6 +23,7 @@ exist) and what is beyond the check's limits are errors either way. Never a sile
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import gc
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -338,7 +339,9 @@ class _TaskDefinitionCheck:
         in one call of the policy (as the hook decides a task definition)."""
         for platform, group in self.unconditional.values():
             results = None
-            if _unknown(platform) is None and self.unknown_tags(platform) is None:
+            if _unknown(platform) is None and not any(
+                self.doubt(container, platform) for _, container in group
+            ):
                 properties = _policy_input([container for _, container in group], platform)
                 with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
                     results = evaluate(properties, self.options.settings).results
@@ -527,24 +530,57 @@ class _TaskDefinitionCheck:
     def outcome(self, index: int, container: Any, platform: Any) -> _Outcome:
         """The verdict on one container definition as resolved in one case (``platform``: its
         resolved ``_Site.shared``)."""
-        tags = self.unknown_tags(platform)
-        if tags is not None:  # decided as not excepted: a failure then is unresolved
-            outcome = self.outcome(index, container, {**platform, "Tags": []})
-            if outcome.verdict != "FAIL":
-                return outcome
-            label = _label(index, outcome.name)
+        doubt = self.doubt(container, platform)
+        if doubt is None:
+            return self.settled(index, container, platform)
+        # decided as not exempt: a failure then depends on what cannot be resolved
+        unknown, place, what = doubt
+        outcome = self.settled(
+            index, container, {**platform, "Tags": []} if place == "Tags" else platform
+        )
+        if outcome.verdict != "FAIL" or outcome.rule == INVALID_TASK_DEFINITION:
+            return outcome
+        label = _label(index, outcome.name)
+        return _Outcome(
+            "UNRESOLVED",
+            outcome.name,
+            UNRESOLVED_VALUE,
+            self.unresolved_level,
+            lambda when: (
+                f"Cannot verify: {label}{when} fails unless {what}, and whether it does cannot "
+                f"be resolved: {place}: {unknown.reason}. Fix: {_fix(unknown, self.options)}."
+            ),
+            value=outcome.value,
+        )
+
+    def doubt(self, container: Any, shared: Any) -> tuple[Unresolved, str, str] | None:
+        """What may exempt the container but cannot be resolved: the exception tag, or an
+        exemption whose patterns match every known value and whose other values are unknown;
+        with where it is written and what it would do. None when the policy can decide."""
+        tags = self.unknown_tags(shared)
+        if tags is not None:
             key = shown(self.options.settings.exception_tag_key or "")
-            return _Outcome(
-                "UNRESOLVED",
-                outcome.name,
-                UNRESOLVED_VALUE,
-                self.unresolved_level,
-                lambda when: (
-                    f"Cannot verify: {label}{when} fails unless the exception tag {key} excepts "
-                    f"its task definition, and whether it does cannot be resolved: Tags: "
-                    f"{tags.reason}. Fix: {_fix(tags, self.options)}."
-                ),
-            )
+            return tags, "Tags", f"the exception tag {key} excepts its task definition"
+        if not isinstance(container, dict):
+            return None
+        for exemption in self.options.settings.exemptions:
+            unknown = []
+            for place, pattern in (("Name", exemption.container_name), ("Image", exemption.image)):
+                value = container.get(place)
+                if pattern is None:
+                    continue
+                if isinstance(value, Unresolved):
+                    unknown.append((value, place))
+                elif not (isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)):
+                    break
+            else:
+                if unknown:
+                    value, place = unknown[0]
+                    return value, place, f"{exemption.source} exempts it"
+        return None
+
+    def settled(self, index: int, container: Any, platform: Any) -> _Outcome:
+        """The verdict on one container once nothing that may exempt it is unknown."""
         unknown = _unknown(platform)
         if unknown is None:
             return self.decided(index, container, platform)
