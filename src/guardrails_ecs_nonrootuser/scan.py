@@ -541,17 +541,17 @@ class _TaskDefinitionCheck:
         if outcome.verdict != "FAIL" or outcome.rule == INVALID_TASK_DEFINITION:
             return outcome
         label = _label(index, outcome.name)
-        return _Outcome(
-            "UNRESOLVED",
+        return self.unverified(
             outcome.name,
-            UNRESOLVED_VALUE,
-            self.unresolved_level,
             lambda when: (
                 f"Cannot verify: {label}{when} fails unless {what}, and whether it does cannot "
                 f"be resolved: {place}: {unknown.reason}. Fix: {_fix(unknown, self.options)}."
             ),
-            value=outcome.value,
-        )
+        )._replace(value=outcome.value)
+
+    def unverified(self, name: str | None, render: Callable[[str], str]) -> _Outcome:
+        """An ``unresolved-value`` outcome at the configured level."""
+        return _Outcome("UNRESOLVED", name, UNRESOLVED_VALUE, self.unresolved_level, render)
 
     def doubt(self, container: Any, shared: Any) -> tuple[Unresolved, str, str] | None:
         """What may exempt the container but cannot be resolved: the exception tag, or an
@@ -598,11 +598,8 @@ class _TaskDefinitionCheck:
         if linux.verdict == windows.verdict:
             return linux  # the same on either platform (Linux's reason when both fail)
         label = _label(index, linux.name)
-        return _Outcome(
-            "UNRESOLVED",
+        return self.unverified(
             linux.name,
-            UNRESOLVED_VALUE,
-            self.unresolved_level,
             lambda when: (
                 f"Cannot verify: {label}{when}: the verdict differs between Linux and "
                 f"Windows, and RuntimePlatform cannot be resolved: {unknown.reason}. "
@@ -648,17 +645,13 @@ class _TaskDefinitionCheck:
                 note,
             )
         if isinstance(user, Unresolved):
-            return _Outcome(
-                "UNRESOLVED",
+            return self.unverified(
                 name,
-                UNRESOLVED_VALUE,
-                self.unresolved_level,
                 lambda when: (
                     f"Cannot verify: {result.label}{when} User: {user.reason}. "
                     f"Fix: {_fix(user, self.options)}."
                 ),
-                note,
-            )
+            )._replace(note=note)
         finding = result.finding
         assert finding is not None
         render: Callable[[str], str] = result.describe
