@@ -13,7 +13,7 @@ import pytest
 from guardrails_ecs_nonrootuser import stack
 from guardrails_ecs_nonrootuser.cli import main
 from guardrails_ecs_nonrootuser.policy import Settings, evaluate
-from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER
+from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER, globs_meet
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "guardrails:nonroot-exception"
@@ -202,10 +202,10 @@ def test_the_exception_tag_in_templates(tmp_path: Path, capsys: pytest.CaptureFi
         for f in t["findings"]
     ]
     assert messages == [
-        'Cannot verify: container "legacy" (#0) fails unless the exception tag '
-        f"{KEY} excepts its task definition, and whether it does cannot be resolved: Tags: "
-        "parameter Reason has no Default. Fix: give its value with --parameter Reason=VALUE, "
-        "or use a literal."
+        'Cannot verify: container "legacy" (#0) User "0": uid 0 is root. It passes only if the '
+        f"exception tag {KEY} excepts its task definition, and whether it does cannot be "
+        "resolved: Tags: parameter Reason has no Default. Fix: set User to a non-root uid and "
+        'gid, e.g. "1000:1000"; or give its value with --parameter Reason=VALUE, or use a literal.'
     ]
     _, out = run(
         capsys, template, "--config", config, "--parameter", "Reason=yes", "--format", "json"
@@ -337,3 +337,92 @@ def test_what_may_be_exempt_is_never_failed_at_the_stack_layer(
         "Plain",
     }
     assert "not-to-be-shown" not in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "shape", "meet"),
+    [
+        pytest.param("log_router", "*", True, id="unknown-meets-anything"),
+        pytest.param("log_router", "app-*", False, id="literal-prefix-differs"),
+        pytest.param(
+            "public.ecr.aws/aws-observability/aws-for-fluent-bit[:@]*",
+            "[0-9]" * 12 + ".dkr.ecr.[a-z]*.amazonaws.com/app:*",
+            False,
+            id="an-account-id-is-digits",
+        ),
+        pytest.param(
+            "*aws-for-fluent-bit:*",
+            "[0-9]" * 12 + ".dkr.ecr.[a-z]*.amazonaws.com/aws-for-fluent-bit:*",
+            True,
+            id="regional-router",
+        ),
+        pytest.param("a[b]c", "a[!b]c", False, id="classes-apart"),
+        pytest.param("a?c", "a[!b]c", True, id="any-character"),
+        pytest.param("abc*", "*xyz", True, id="stars-on-both-sides"),
+        pytest.param("*a*b*c", "*c*b*a", False, id="different-last-characters"),
+        pytest.param("x", "", False, id="empty-shape"),
+        pytest.param("[*]", "*", True, id="escaped-star"),
+        pytest.param("*a" * 200 + "b", "*a" * 200 + "c", True, id="too-large-taken-to-meet"),
+    ],
+)
+def test_globs_meet_exactly_when_some_text_matches_both(
+    pattern: str, shape: str, meet: bool
+) -> None:
+    """Whether an exemption may match a value known only in part; a brute-force check over short
+    texts confirms every "no" of the cases over few characters."""
+    assert globs_meet(pattern, shape) is meet
+    if not meet and len(set(pattern + shape)) <= 8:
+        import fnmatch
+        import itertools
+
+        alphabet = sorted(set(pattern + shape) - set("*?[]!") | {"/", "0"})
+        for size in range(6):
+            for letters in itertools.product(alphabet, repeat=size):
+                text = "".join(letters)
+                assert not (fnmatch.fnmatchcase(text, pattern) and fnmatch.fnmatchcase(text, shape))
+
+
+ECR_APP = """\
+Resources:
+  Web:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: !Sub "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/app:1"
+        - Name: router
+          Image: !Sub "${Registry}/aws-for-fluent-bit:2"
+Parameters:
+  Registry:
+    Type: String
+"""
+READY = json.loads((ROOT / "deploy" / "config" / "enforce.json").read_text("utf-8"))[
+    "CloudFormationConfiguration"
+]["HookConfiguration"]["Properties"]
+
+
+def test_an_image_known_in_part_keeps_its_violation_unless_an_exemption_may_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under the ready configuration (AWS's public router images exempt): an ECR image that
+    starts with the account id cannot be one of them, so its container keeps its violation; a
+    router whose registry is a parameter with no value may be, so it is unverified; the stack
+    layer fails only the app."""
+    template, configuration = write(tmp_path, ECR_APP, READY)
+    code, out = run(capsys, template, "--config", configuration, "--format", "json")
+    findings = {
+        f["container"]: f for f in json.loads(out)["files"][0]["taskDefinitions"][0]["findings"]
+    }
+    assert (code, findings[0]["rule"], findings[1]["rule"]) == (
+        1,
+        "missing-user",
+        "unresolved-value",
+    )
+    message = findings[1]["message"]
+    assert "It passes only if Exemptions[0] exempts it" in message
+    assert 'Fix: set User to a non-root uid and gid, e.g. "1000:1000"; or give' in message
+    outcome = stack.check_stack({"template": ECR_APP}, Settings.from_mapping(READY))
+    assert {(i.container, i.status) for i in outcome.items} == {
+        (0, stack.FAIL),
+        (1, stack.UNVERIFIED),
+    }

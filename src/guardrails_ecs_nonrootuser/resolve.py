@@ -81,6 +81,12 @@ PSEUDO_PARAMETERS = frozenset(
     }
 )
 """The pseudo parameters a value can be given for on the command line."""
+_PSEUDO_SHAPES = {
+    "AWS::AccountId": "[0-9]" * 12,  # an account id is 12 digits
+    "AWS::Region": "[a-z]*",  # us-east-1, cn-north-1, us-gov-west-1, eusc-de-east-1
+    "AWS::Partition": "aws*",  # aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-eusc
+}
+"""What is known of a pseudo parameter's value before deployment, as a glob."""
 
 _SUB_VARIABLE = r"\$\{([^}]*)\}"
 _DEPLOY_TIME = re.compile(r"\{\{(resolve|changeSet):")
@@ -118,23 +124,31 @@ def _secret(value: Any) -> Any:
 class Unresolved:
     """A value the template alone does not determine (not a str, list or dict: never decided)."""
 
-    __slots__ = ("invalid", "parameter", "reason")
+    __slots__ = ("invalid", "parameter", "reason", "shape")
 
-    def __init__(self, reason: str, *, parameter: str | None = None, invalid: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        parameter: str | None = None,
+        invalid: bool = False,
+        shape: str | None = None,
+    ):
         self.reason = reason
         self.parameter = parameter
         """The parameter whose value, given with --parameter, would resolve it."""
         self.invalid = invalid
         """CloudFormation would refuse or fail this function: no value would resolve it."""
+        self.shape = shape
+        """A glob (``fnmatch``) the text certainly matches once known, when more is known of it
+        than nothing: ``[0-9]...`` for an account id, the literal parts of an ``Fn::Sub``."""
 
-    def within(self, function: str) -> Unresolved:
+    def within(self, function: str, shape: str | None = None) -> Unresolved:
         """The same reason, as the cause of ``function`` being unresolved (named once: the
-        innermost function that cannot be evaluated is the one to show)."""
-        if self.reason.startswith("Fn::"):
-            return self
-        return Unresolved(
-            f"{function}: {self.reason}", parameter=self.parameter, invalid=self.invalid
-        )
+        innermost function that cannot be evaluated is the one to show), the function's value
+        of ``shape``."""
+        reason = self.reason if self.reason.startswith("Fn::") else f"{function}: {self.reason}"
+        return Unresolved(reason, parameter=self.parameter, invalid=self.invalid, shape=shape)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Unresolved) and (other.reason, other.invalid) == (
@@ -240,7 +254,11 @@ class Context(NamedTuple):
         if declared is not None:
             return Unresolved(f"parameter {shown(name)} has no Default", parameter=name)
         if name in PSEUDO_PARAMETERS:
-            return Unresolved(f"pseudo parameter {name} is known at deploy time", parameter=name)
+            return Unresolved(
+                f"pseudo parameter {name} is known at deploy time",
+                parameter=name,
+                shape=_PSEUDO_SHAPES.get(name),
+            )
         if name.startswith("AWS::"):
             return _invalid(f"{shown(name)} is not a pseudo parameter")
         return Unresolved(f"Ref {shown(name)} names a resource, known at deploy time")
@@ -444,8 +462,41 @@ def _sub(argument: Any, context: Context) -> Any:
 
     result = re.sub(_SUB_VARIABLE, substitute, text)
     if missing:
-        return missing[0].within("Fn::Sub")
+        parts = re.split(_SUB_VARIABLE, text)  # literal, name, literal, name, ..., literal
+        shape = "".join(
+            _glob_literal(part) if position % 2 == 0 else _shape_of(_sub_part(part, values))
+            for position, part in enumerate(parts)
+        )
+        return missing[0].within("Fn::Sub", _bounded(shape))
     return Secret(result) if any(type(value) is Secret for value in values.values()) else result
+
+
+def _sub_part(name: str, values: Mapping[str, Any]) -> Any:
+    """What the variable ``name`` of an ``Fn::Sub`` stands for (``${!Literal}`` for itself)."""
+    return "${" + name[1:] + "}" if name.startswith("!") else values.get(name)
+
+
+def _shape_of(value: Any) -> str:
+    """A value as a part of a glob: text as itself, what is unknown as its shape or ``*``."""
+    if isinstance(value, str):
+        return _glob_literal(value)
+    if isinstance(value, Unresolved) and value.shape is not None:
+        return value.shape
+    return "*"
+
+
+MAX_SHAPE = 2048
+"""The longest shape kept; a longer one is forgotten (the value is then wholly unknown), so
+nested functions cannot build shapes that double at every level."""
+
+
+def _bounded(shape: str) -> str | None:
+    return shape if len(shape) <= MAX_SHAPE else None
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as a glob that matches only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _too_long() -> Unresolved:
@@ -462,7 +513,8 @@ def _join(argument: Any, context: Context) -> Any:
         return _invalid("Fn::Join over a value that is not a list")
     for item in [delimiter, *items]:
         if isinstance(item, Unresolved):
-            return item.within("Fn::Join")
+            shape = _shape_of(delimiter).join(map(_shape_of, items))
+            return item.within("Fn::Join", _bounded(shape))
         if not isinstance(item, str):
             return _invalid("Fn::Join over a value that is not a string")
     if sum(map(len, items)) + len(delimiter) * len(items) > MAX_TEXT:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import gc
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -540,14 +541,18 @@ class _TaskDefinitionCheck:
         )
         if outcome.verdict != "FAIL" or outcome.rule == INVALID_TASK_DEFINITION:
             return outcome
-        label = _label(index, outcome.name)
-        return self.unverified(
-            outcome.name,
-            lambda when: (
-                f"Cannot verify: {label}{when} fails unless {what}, and whether it does cannot "
-                f"be resolved: {place}: {unknown.reason}. Fix: {_fix(unknown, self.options)}."
-            ),
-        )._replace(value=outcome.value)
+        render = outcome.render
+        assert render is not None
+
+        def unless(when: str) -> str:
+            violation, _, fix = render(when).removeprefix("Violation: ").rpartition(" Fix: ")
+            return (
+                f"Cannot verify: {violation} It passes only if {what}, and whether it does "
+                f"cannot be resolved: {place}: {unknown.reason}. Fix: {fix.rstrip('.')}; or "
+                f"{_fix(unknown, self.options)}."
+            )
+
+        return self.unverified(outcome.name, unless)._replace(value=outcome.value)
 
     def unverified(self, name: str | None, render: Callable[[str], str]) -> _Outcome:
         """An ``unresolved-value`` outcome at the configured level."""
@@ -569,7 +574,7 @@ class _TaskDefinitionCheck:
                 value = container.get(place)
                 if pattern is None:
                     continue
-                if isinstance(value, Unresolved):
+                if isinstance(value, Unresolved) and globs_meet(pattern, value.shape or "*"):
                     unknown.append((value, place))
                 elif not (isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)):
                     break
@@ -664,6 +669,52 @@ class _TaskDefinitionCheck:
                 )
 
         return _Outcome("FAIL", name, finding.rule.value, "error", render, note, value=value)
+
+
+_GLOB_TOKEN = re.compile(r"\[!?\]?[^\]]*\]|.", re.S)
+_MEET_LIMIT = 20_000
+"""Above this many pairs of positions, two globs are taken to meet (never a wrong "no"): the
+patterns are the configuration's, the shapes a template's, and neither can make it slow."""
+
+
+@functools.lru_cache(maxsize=4096)
+def globs_meet(first: str, second: str) -> bool:
+    """Whether some text matches both ``fnmatch`` globs: an exemption's pattern and what is
+    known of an unresolved value (``Unresolved.shape``)."""
+    a, b = _GLOB_TOKEN.findall(first), _GLOB_TOKEN.findall(second)
+    if len(a) * len(b) > _MEET_LIMIT:
+        return True
+    reachable = {(0, 0)}
+    pending = [(0, 0)]
+    while pending:
+        i, j = pending.pop()
+        if i == len(a) and j == len(b):
+            return True
+        steps = []
+        if i < len(a) and a[i] == "*":
+            steps += [(i + 1, j), *([(i, j + 1)] if j < len(b) else [])]
+        if j < len(b) and b[j] == "*":
+            steps += [(i, j + 1), *([(i + 1, j)] if i < len(a) else [])]
+        if i < len(a) and j < len(b) and "*" not in (a[i], b[j]) and _chars_meet(a[i], b[j]):
+            steps.append((i + 1, j + 1))
+        for step in steps:
+            if step not in reachable:
+                reachable.add(step)
+                pending.append(step)
+    return False
+
+
+def _chars_meet(first: str, second: str) -> bool:
+    """Whether one character matches both one-character glob tokens (a character, ``?``, or a
+    ``[...]`` class)."""
+    candidates = {*first, *second, *map(chr, range(32, 127))}
+    return "?" in (first, second) or any(
+        _char_matches(char, first) and _char_matches(char, second) for char in candidates
+    )
+
+
+def _char_matches(char: str, token: str) -> bool:
+    return fnmatch.fnmatchcase(char, token) if len(token) > 1 else char == token
 
 
 def _shown_value(user: Any) -> str | int | None:
