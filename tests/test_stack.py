@@ -676,8 +676,88 @@ def test_stack_past_its_deadline_fails_what_it_decided_and_leaves_the_rest_unver
         for index in range(200)
     }
     template = json.dumps({"Resources": resources})
-    outcome = stack.check_stack({"template": template}, SETTINGS, deadline=time.monotonic() - 1)
+    outcome = stack.check_stack(
+        {"template": template}, SETTINGS, stack.Known(deadline=time.monotonic() - 1)
+    )
     decided = places(outcome, stack.FAIL)
     late = {item.logical_id for item in outcome.items if "takes longer" in item.message}
     assert decided and late
     assert {logical_id for logical_id, _ in decided} | late == set(resources)
+
+
+# --- pseudo parameters from the request -------------------------------------------------------
+
+ARN = "arn:aws:cloudformation:eu-west-1:123456789012:stack/web-prod/0f1e2d3c-4b5a-6978"
+
+
+@pytest.mark.parametrize(
+    ("account", "stack_id", "expected"),
+    [
+        pytest.param(
+            "123456789012",
+            ARN,
+            {
+                "AWS::Partition": "aws",
+                "AWS::Region": "eu-west-1",
+                "AWS::AccountId": "123456789012",
+                "AWS::StackName": "web-prod",
+                "AWS::StackId": ARN,
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+            id="commercial",
+        ),
+        pytest.param(
+            "123456789012",
+            ARN.replace("aws:", "aws-cn:").replace("eu-west-1", "cn-north-1"),
+            {"AWS::URLSuffix": "amazonaws.com.cn", "AWS::Region": "cn-north-1"},
+            id="china",
+        ),
+        pytest.param(
+            "123456789012",
+            ARN.replace("aws:", "aws-iso:").replace("eu-west-1", "us-iso-east-1"),
+            {"AWS::Partition": "aws-iso"},
+            id="suffix-not-known",
+        ),
+        pytest.param("210987654321", ARN, {}, id="another-account"),
+        pytest.param("123456789012", ARN.replace(":stack/", ":stackset/"), {}, id="not-a-stack"),
+        pytest.param("123456789012", ARN + "/extra", {}, id="trailing-part"),
+        pytest.param("123456789012", None, {}, id="absent"),
+    ],
+)
+def test_pseudo_parameters_come_from_the_stack_arn(
+    account: str, stack_id: Any, expected: dict[str, str]
+) -> None:
+    known = stack.pseudo_parameters(account, stack_id)
+    assert expected.items() <= known.items()
+    if expected and "AWS::URLSuffix" not in expected and "aws-iso" in str(stack_id):
+        assert "AWS::URLSuffix" not in known
+
+
+REGIONAL = """\
+Conditions:
+  East: !Equals [!Ref AWS::Region, us-east-1]
+Resources:
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: app
+          Image: !Sub "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/app:1"
+          User: !If [East, "0", "1000"]
+"""
+
+
+@pytest.mark.parametrize(("region", "status"), [("us-east-1", "FAILED"), ("eu-west-1", "SUCCESS")])
+def test_the_stack_layer_decides_with_the_pseudo_parameters_of_the_request(
+    region: str, status: str
+) -> None:
+    """Every deployment of a stack is in its Region and account: what depends on them is
+    decided, not left unverified."""
+    event = template_event("STACK", "https://unused.example")
+    event["stackId"] = ARN.replace("eu-west-1", region)
+    event["requestData"].update(targetModel={"template": REGIONAL}, payload=None)
+    response = handlers.hook(event, None)
+    assert response["hookStatus"] == status
+    assert "cannot be decided before deployment" not in response["message"]
+    alone = stack.check_stack({"template": REGIONAL}, SETTINGS)
+    assert [item.status for item in alone.items] == [stack.UNVERIFIED]

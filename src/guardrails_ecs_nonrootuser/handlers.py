@@ -358,8 +358,11 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
         )
     try:
         check = stack.check_stack if context.targetType == "STACK" else stack.check_change_set
-        deadline = _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET
-        outcome = check(payload, settings, deadline)
+        known = stack.Known(
+            _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET,
+            stack.pseudo_parameters(context.awsAccountId, context.stackId),
+        )
+        outcome = check(payload, settings, known)
     except stack.PayloadShapeError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, f"Invalid request: {error}.")
     if not quiet:

@@ -19,7 +19,8 @@ already parsed object.
 
 Both are decided by ``scan``, the reader and resolver of the ``ecs-nonroot`` command, with the
 same policy, ``certain_only``: a container fails only when every deployment of the template
-fails it. The parameter values a stack is deployed with are not in the payload, so a value that
+fails it. The parameter values a stack is deployed with are not in the payload (its pseudo
+parameters are: ``pseudo_parameters`` reads them from the stack's ARN), so a value that
 depends on them (or on ``Fn::GetAtt``, ``Fn::ImportValue``, SSM, a dynamic reference, a
 transform, a value a change set knows only when executed) is unverified: reported, never a
 failure, and decided by the resource-level check when CloudFormation creates the task
@@ -37,6 +38,7 @@ CloudFormation accepts (``MAX_TEMPLATE_BYTES``) is not read, and resolving value
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -100,8 +102,51 @@ class Outcome(NamedTuple):
     items: tuple[Item, ...] = ()
 
 
+class Known(NamedTuple):
+    """What is known of every deployment besides the template: when resolving must stop, and
+    the pseudo parameters the request tells (``pseudo_parameters``)."""
+
+    deadline: float | None = None
+    pseudo: Mapping[str, str] = {}
+
+
+_STACK_ARN = re.compile(
+    r"arn:(aws[a-z-]*):cloudformation:([a-z0-9-]+):([0-9]{12}):stack/([A-Za-z][-A-Za-z0-9]*)/[^/]+"
+)
+_URL_SUFFIXES = {
+    "aws": "amazonaws.com",
+    "aws-us-gov": "amazonaws.com",
+    "aws-cn": "amazonaws.com.cn",
+}
+
+
+NOTHING_MORE = Known()
+"""Only the template: no deadline, no pseudo parameter."""
+
+
+def pseudo_parameters(account_id: object, stack_id: object) -> dict[str, str]:
+    """The pseudo parameters every deployment of the stack has, from the request: its ARN
+    (``stackId``) gives the partition, Region, account, name and id (and the URL suffix of the
+    partitions whose suffix is known); nothing when the ARN is not a stack's or names another
+    account than ``account_id``."""
+    match = _STACK_ARN.fullmatch(stack_id) if isinstance(stack_id, str) else None
+    if match is None or match.group(3) != account_id:
+        return {}
+    partition, region, account, name = match.groups()
+    known = {
+        "AWS::Partition": partition,
+        "AWS::Region": region,
+        "AWS::AccountId": account,
+        "AWS::StackName": name,
+        "AWS::StackId": match.group(0),
+    }
+    if partition in _URL_SUFFIXES:
+        known["AWS::URLSuffix"] = _URL_SUFFIXES[partition]
+    return known
+
+
 def check_stack(
-    payload: Mapping[str, Any], settings: Settings, deadline: float | None = None
+    payload: Mapping[str, Any], settings: Settings, known: Known = NOTHING_MORE
 ) -> Outcome:
     """Decide every task definition of the template a stack is created or updated with."""
     text, lines = _template(payload)
@@ -109,11 +154,11 @@ def check_stack(
         raise PayloadShapeError("the stack payload holds no template")
     if not _may_hold_task_definitions(text):
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
-    return _summary(_check(text, settings, lines, deadline), "task definition")
+    return _summary(_check(text, settings, lines, known), "task definition")
 
 
 def check_change_set(
-    payload: Mapping[str, Any], settings: Settings, deadline: float | None = None
+    payload: Mapping[str, Any], settings: Settings, known: Known = NOTHING_MORE
 ) -> Outcome:
     """Decide the task definitions a change set creates or updates."""
     changes = _first(payload, _CHANGES_KEYS)
@@ -148,10 +193,10 @@ def check_change_set(
             logical_id: {"Type": TASK_DEFINITION, "Properties": properties}
             for logical_id, properties in contexts.items()
         }
-        checked = _check(json.dumps({"Resources": resources}), settings, False, deadline)
+        checked = _check(json.dumps({"Resources": resources}), settings, False, known)
         reports.extend(_placed(checked, lines))
     if from_template:
-        reports.extend(_from_template(payload, settings, from_template, deadline))
+        reports.extend(_from_template(payload, settings, from_template, known))
     return _summary(reports, "changed task definition")
 
 
@@ -164,8 +209,14 @@ class _Checked(NamedTuple):
     """Whether the report's lines are those of the template as written."""
 
 
-def _check(text: str, settings: Settings, lines: bool, deadline: float | None) -> list[_Checked]:
-    options = Options(settings, warn_unresolved=True, certain_only=True, deadline=deadline)
+def _check(text: str, settings: Settings, lines: bool, known: Known) -> list[_Checked]:
+    options = Options(
+        settings,
+        dict(known.pseudo),
+        warn_unresolved=True,
+        certain_only=True,
+        deadline=known.deadline,
+    )
     data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_TEMPLATE_BYTES:
         problem = (
@@ -199,11 +250,11 @@ def _placed(checked: list[_Checked], lines: dict[str, int | None]) -> Iterator[_
 
 
 def _from_template(
-    payload: Mapping[str, Any], settings: Settings, logical_ids: list[str], deadline: float | None
+    payload: Mapping[str, Any], settings: Settings, logical_ids: list[str], known: Known
 ) -> Iterator[_Checked]:
     """The template's reports on changed task definitions whose context cannot be read."""
     text, lines = _template(payload)
-    checked = _check(text, settings, lines, deadline) if text is not None else []
+    checked = _check(text, settings, lines, known) if text is not None else []
     found = {e.report.logical_id: e for e in checked if e.report is not None}
     for logical_id in logical_ids:
         if logical_id in found:
