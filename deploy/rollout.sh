@@ -100,7 +100,7 @@ print(build["version"] + "-" + build["commit"][:12])' "$PACKAGE" 2>/dev/null) ||
   # for list values such as ExemptImages); what none names gets its default.
   parameters=$(python3 "$here/parameters.py" "PackageBucket=$BUCKET" "PackageKey=$key" \
     "FailureMode=$failure_mode" ${PARAMETERS:-} ${PARAMETERS_FILE:+"--file=$PARAMETERS_FILE"}) ||
-    die "PARAMETERS or PARAMETERS_FILE cannot be read"
+    die "PARAMETERS or PARAMETERS_FILE cannot be read, or sets what the hook would refuse"
   parameters_file=$(mktemp); trap 'rm -f "$parameters_file"' EXIT
   printf '%s\n' "$parameters" > "$parameters_file"
   echo "rollout: StackSet $STACK_SET with FailureMode $failure_mode, package s3://$BUCKET/$key,"

@@ -675,3 +675,45 @@ def test_every_rollout_call_is_allowed_by_the_org_policy(
     actions = {cli_action(call[0], call[1]) for call in calls}
     assert "cloudformation:StopStackSetOperation" in actions
     assert [a for a in sorted(actions) if not allows(policy("org.json"), a)] == []
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "problem"),
+    [
+        pytest.param(
+            "Exemptions",
+            '[{"Image": "registry.example/agent:*"}]',
+            "Exemptions[0].Reason must say why",
+            id="exemption-without-a-reason",
+        ),
+        pytest.param("Exemptions", '[{"Image": ', "Exemptions is not a JSON array", id="not-json"),
+        pytest.param("ExemptImages", "*", 'ExemptImages[0] "*" matches every container', id="all"),
+        pytest.param("ExceptionTagKey", "aws:x", "ExceptionTagKey must be a tag key", id="aws-tag"),
+    ],
+)
+def test_org_deploy_refuses_settings_the_hook_would_refuse_before_any_call(
+    fake_aws: tuple[dict[str, str], Path], tmp_path: Path, parameter: str, value: str, problem: str
+) -> None:
+    """A configuration the hook refuses fails every invocation (in FAIL mode, every deployment):
+    the hook's own policy checks the parameters before anything is uploaded or deployed."""
+    env, state = fake_aws
+    stack_set_state(state, exists=True, targets=[])
+    package = tmp_path / "package.zip"
+    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
+    given = tmp_path / "parameters.json"
+    given.write_text(json.dumps([{"ParameterKey": parameter, "ParameterValue": value}]))
+    result = rollout(
+        "org-deploy",
+        env,
+        ACCOUNT=ACCOUNT,
+        REGION=REGION,
+        BUCKET="packages",
+        PACKAGE=str(package),
+        OUS="ou-ab12-34567890",
+        REGIONS=REGION,
+        PARAMETERS_FILE=str(given),
+    )
+    assert result.returncode != 0
+    assert problem in result.stderr
+    calls = json.loads(state.read_text())["calls"]
+    assert [call for call in calls if call[0] in ("s3", "cloudformation")] == []
