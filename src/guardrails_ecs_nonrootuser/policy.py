@@ -188,15 +188,17 @@ class Exemption(NamedTuple):
         )
 
     def describe(self) -> str:
-        """'exempt by Exemptions[0] (Image "x/*"): the reason', for messages."""
-        fields = [
-            f"{field} {quote(pattern)}"
+        """'exempt by Exemptions[0] (Image "x/*"): "the reason"', for messages; an
+        ExemptContainerNames or ExemptImages pattern, which has no reason, by its pattern."""
+        given = [
+            (field, pattern)
             for field, pattern in (("ContainerName", self.container_name), ("Image", self.image))
             if pattern is not None
         ]
-        if not self.reason:  # ExemptContainerNames, ExemptImages
-            return f"exempt by {self.source} pattern {fields[0].partition(' ')[2]}"
-        return f"exempt by {self.source} ({', '.join(fields)}): {quote(self.reason, 256)}"
+        if not self.reason:
+            return f"exempt by {self.source} pattern {quote(given[0][1])}"
+        fields = ", ".join(f"{field} {quote(pattern)}" for field, pattern in given)
+        return f"exempt by {self.source} ({fields}): {quote(self.reason, MAX_REASON)}"
 
 
 class Settings(NamedTuple):
