@@ -426,3 +426,47 @@ def test_an_image_known_in_part_keeps_its_violation_unless_an_exemption_may_matc
         (0, stack.FAIL),
         (1, stack.UNVERIFIED),
     }
+
+
+def many_unresolved_images(count: int, shape: str) -> str:
+    rows = [
+        "Parameters:",
+        "  P: {Type: String}",
+        "Resources:",
+        "  Task:",
+        "    Type: AWS::ECS::TaskDefinition",
+        "    Properties:",
+        "      ContainerDefinitions:",
+    ]
+    rows += [f'        - {{Name: c{i}, Image: !Sub "${{P}}{shape}{i}"}}' for i in range(count)]
+    return "\n".join(rows) + "\n"
+
+
+def test_deciding_whether_exemptions_may_match_spends_the_templates_budget() -> None:
+    """Exemptions full of wildcards against values known in part: the stack layer stops at its
+    deadline, the rest left to the resource layer; ordinary ones cost next to nothing."""
+    import time
+
+    heavy = Settings.from_mapping(
+        {"Exemptions": [{"Image": "*a" * 60 + f"b{i}", "Reason": "r"} for i in range(100)]}
+    )
+    template = many_unresolved_images(200, "xa" * 60)
+    started = time.perf_counter()
+    outcome = stack.check_stack(
+        {"template": template}, heavy, stack.Known(deadline=time.monotonic() + 0.5)
+    )
+    assert time.perf_counter() - started < 2
+    assert [item.status for item in outcome.items] == [stack.UNVERIFIED]
+    assert "takes longer than the time left" in outcome.items[0].message
+    ordinary = Settings.from_mapping(
+        {
+            "Exemptions": [
+                {"Image": f"registry.example/agent{i}:*", "Reason": "r"} for i in range(10)
+            ]
+        }
+    )
+    started = time.perf_counter()
+    outcome = stack.check_stack({"template": many_unresolved_images(200, "/app:")}, ordinary)
+    assert time.perf_counter() - started < 2
+    assert len(outcome.items) == 200  # each container unverified on its own
+    assert {item.status for item in outcome.items} == {stack.UNVERIFIED}

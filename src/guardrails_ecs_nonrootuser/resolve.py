@@ -185,11 +185,17 @@ class Budget:
         self.left = steps
         self.deadline = deadline
 
-    def spend(self) -> None:
-        self.left -= 1
+    def spend(self, steps: int = 1) -> None:
+        """Take ``steps`` (one step of resolving, or a bound on the work of a larger one); the
+        clock is read every 1,024 single steps and at every larger one."""
+        self.left -= steps
         if self.left < 0:
             raise ResolutionBudgetError(f"resolving its values takes more than {MAX_STEPS:,} steps")
-        if self.deadline is not None and self.left % 1024 == 0 and time.monotonic() > self.deadline:
+        if (
+            self.deadline is not None
+            and (steps > 1 or self.left % 1024 == 0)
+            and time.monotonic() > self.deadline
+        ):
             raise ResolutionBudgetError("resolving its values takes longer than the time left")
 
 

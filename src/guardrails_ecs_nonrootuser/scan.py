@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import functools
 import gc
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -207,7 +206,7 @@ def check_template(
     findings += [_loop_problem(loop, problem, options) for loop, problem in problems]
     reports = []
     for logical_id, task_definition in {**template.task_definitions, **generated}.items():
-        checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
+        checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
         try:
             if task_definition.problem:
@@ -221,7 +220,7 @@ def check_template(
                 for site in checker.sites(task_definition.properties, guards, context):
                     checker.decide(site, conditions, readings)
         except ResolutionBudgetError as error:  # what was decided before it is set aside
-            checker = _TaskDefinitionCheck(logical_id, task_definition.position, options)
+            checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
             checker.problem(UNRESOLVED_VALUE, "error", f"Cannot verify: {error}.")
         reports.append(checker.report())
     return tuple(reports), tuple(findings)
@@ -310,10 +309,14 @@ class _Outcome(NamedTuple):
 class _TaskDefinitionCheck:
     """Collects one task definition's container verdicts and findings."""
 
-    def __init__(self, logical_id: str, position: Position, options: Options) -> None:
+    def __init__(
+        self, logical_id: str, position: Position, options: Options, context: Context
+    ) -> None:
         self.logical_id = logical_id
         self.position = position
         self.options = options
+        self.budget = context.budget
+        """The template's: deciding whether an exemption may match a value spends from it."""
         self.unresolved_level = _unresolved_level(options)
         self.containers: list[ContainerVerdict] = []
         self.findings: list[Finding] = []
@@ -574,7 +577,9 @@ class _TaskDefinitionCheck:
                 value = container.get(place)
                 if pattern is None:
                     continue
-                if isinstance(value, Unresolved) and globs_meet(pattern, value.shape or "*"):
+                if isinstance(value, Unresolved):
+                    if not globs_meet(pattern, value.shape or "*", self.budget):
+                        break
                     unknown.append((value, place))
                 elif not (isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)):
                     break
@@ -672,21 +677,26 @@ class _TaskDefinitionCheck:
 
 
 _GLOB_TOKEN = re.compile(r"\[!?\]?[^\]]*\]|.", re.S)
+_MEET_COST = 4
+"""Steps of a template's budget (``resolve.Budget``) a pair of positions costs: about the time
+of four steps of resolving."""
 _MEET_LIMIT = 20_000
 """Above this many pairs of positions, two globs are taken to meet (never a wrong "no"): the
 patterns are the configuration's, the shapes a template's, and neither can make it slow."""
 
 
-@functools.lru_cache(maxsize=4096)
-def globs_meet(first: str, second: str) -> bool:
+def globs_meet(first: str, second: str, budget: Budget | None = None) -> bool:
     """Whether some text matches both ``fnmatch`` globs: an exemption's pattern and what is
-    known of an unresolved value (``Unresolved.shape``)."""
+    known of an unresolved value (``Unresolved.shape``). Every pair of positions visited spends
+    ``_MEET_COST`` steps of ``budget``, which stops a template's resolving on time."""
     a, b = _GLOB_TOKEN.findall(first), _GLOB_TOKEN.findall(second)
     if len(a) * len(b) > _MEET_LIMIT:
         return True
     reachable = {(0, 0)}
     pending = [(0, 0)]
     while pending:
+        if budget is not None:
+            budget.spend(_MEET_COST)
         i, j = pending.pop()
         if i == len(a) and j == len(b):
             return True
