@@ -12,7 +12,7 @@ import pytest
 
 from guardrails_ecs_nonrootuser import stack
 from guardrails_ecs_nonrootuser.cli import main
-from guardrails_ecs_nonrootuser.policy import Settings, evaluate
+from guardrails_ecs_nonrootuser.policy import ConfigError, Settings, evaluate
 from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER, globs_meet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -470,3 +470,37 @@ def test_deciding_whether_exemptions_may_match_spends_the_templates_budget() -> 
     assert time.perf_counter() - started < 2
     assert len(outcome.items) == 200  # each container unverified on its own
     assert {item.status for item in outcome.items} == {stack.UNVERIFIED}
+
+
+CONFIGURATION_SCHEMA = json.loads(
+    (ROOT / "guardrails-ecs-nonrootuser-configuration.json").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        pytest.param({"Exemptions": [{"Image": "x", "Reason": " "}]}, id="blank-reason"),
+        pytest.param({"Exemptions": [{"Reason": "r"}]}, id="no-pattern"),
+        pytest.param({"Exemptions": [{"Image": "x"}]}, id="no-reason"),
+        pytest.param({"Exemptions": [{"Image": "x", "Reason": "r", "Name": "y"}]}, id="unknown"),
+        pytest.param({"Exemptions": [{"Image": "", "Reason": "r"}]}, id="empty-pattern"),
+        pytest.param({"ExceptionTagKey": " padded"}, id="padded-tag-key"),
+        pytest.param({"ExceptionTagKey": ""}, id="empty-tag-key"),
+    ],
+)
+def test_what_the_policy_refuses_set_type_configuration_refuses_too(properties: Any) -> None:
+    """A configuration the hook refuses fails every invocation; what the schema can express,
+    CloudFormation refuses when the configuration is set, before any deployment."""
+    import jsonschema
+
+    with pytest.raises(ConfigError):
+        Settings.from_mapping(properties)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(properties, CONFIGURATION_SCHEMA)
+
+
+def test_the_schema_accepts_the_ready_configurations_exemptions() -> None:
+    import jsonschema
+
+    jsonschema.validate({**READY, "ExceptionTagKey": KEY}, CONFIGURATION_SCHEMA)
