@@ -55,15 +55,27 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield built
 
 
-def check_output(command: str) -> tuple[int, str]:
-    result = subprocess.run(
-        [command, "check", *CHECKED, "--format", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode, result.stdout
+CONFIGURATIONS = (
+    [],
+    ["--config", "deploy/config/enforce.json"],
+    ["--config", "tests/fixtures/config-exempting.json"],
+)
+"""The command's settings: the defaults, the ready configuration, and exemptions of every kind
+with the exception tag (which the fixture tests/fixtures/hostile/exemptions.yaml exercises)."""
+
+
+def check_output(command: str) -> list[tuple[int, str]]:
+    outputs = []
+    for configuration in CONFIGURATIONS:
+        result = subprocess.run(
+            [command, "check", *CHECKED, *configuration, "--format", "json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        outputs.append((result.returncode, result.stdout))
+    return outputs
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.13"])

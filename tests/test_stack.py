@@ -434,14 +434,7 @@ def literal_failures(data: bytes, settings: Settings = SETTINGS) -> set[tuple[st
 
 
 EXEMPTING = Settings.from_mapping(
-    {
-        "Exemptions": [
-            {"ContainerName": "log_router", "Image": "*aws-for-fluent-bit:*", "Reason": "r"},
-            {"Image": "*/sidecar*", "Reason": "r"},
-        ],
-        "ExemptContainerNames": ["proxy*", "*envoy*"],
-        "ExceptionTagKey": "nonroot-exception",
-    }
+    json.loads((ROOT / "tests" / "fixtures" / "config-exempting.json").read_text("utf-8"))
 )
 """Exemptions of every kind that fixtures' containers match, so the stack layer is held to
 failing only what no deployment exempts."""
