@@ -55,7 +55,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield built
 
 
-CONFIGURATIONS = (
+CONFIGURATIONS: tuple[list[str], ...] = (
     [],
     ["--config", "deploy/config/enforce.json"],
     ["--config", "tests/fixtures/config-exempting.json"],
