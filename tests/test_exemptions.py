@@ -208,7 +208,14 @@ def test_the_exception_tag_in_templates(tmp_path: Path, capsys: pytest.CaptureFi
         'gid, e.g. "1000:1000"; or give its value with --parameter Reason=VALUE, or use a literal.'
     ]
     _, out = run(
-        capsys, template, "--config", config, "--parameter", "Reason=yes", "--format", "json"
+        capsys,
+        template,
+        "--exception-tag-key",
+        KEY,
+        "--parameter",
+        "Reason=yes",
+        "--format",
+        "json",
     )
     found = verdicts(json.loads(out))
     assert (found[("FromParameter", "legacy")], found[("Conditional", "legacy")]) == (

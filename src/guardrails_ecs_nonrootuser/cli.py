@@ -47,14 +47,16 @@ PARALLEL_FROM = 16
 """With at least this many files, templates are checked in parallel on every core."""
 
 _FLAGS = {
-    "allow_root_group": "AllowRootGroup",
-    "require_numeric_user": "RequireNumericUser",
-    "minimum_uid": "MinimumUid",
-    "windows_containers": "WindowsContainers",
-    "exempt_container_names": "ExemptContainerNames",
-    "exempt_images": "ExemptImages",
-    "allow_match_all_exemptions": "AllowMatchAllExemptions",
+    "allow_root_group": ("AllowRootGroup", "--allow-root-group"),
+    "require_numeric_user": ("RequireNumericUser", "--require-numeric-user"),
+    "minimum_uid": ("MinimumUid", "--minimum-uid"),
+    "windows_containers": ("WindowsContainers", "--windows-containers"),
+    "exempt_container_names": ("ExemptContainerNames", "--exempt-container-name"),
+    "exempt_images": ("ExemptImages", "--exempt-image"),
+    "allow_match_all_exemptions": ("AllowMatchAllExemptions", "--allow-match-all-exemptions"),
+    "exception_tag_key": ("ExceptionTagKey", "--exception-tag-key"),
 }
+"""Each setting's destination, the configuration property it sets and its flag."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -264,41 +266,49 @@ def _policy_arguments(command: argparse.ArgumentParser) -> None:
         help="a User that cannot be resolved from the template fails (default) or only warns",
     )
     command.add_argument(
-        "--allow-root-group",
+        _FLAGS["allow_root_group"][1],
         action=argparse.BooleanOptionalAction,
         default=None,
         help="AllowRootGroup: allow an explicit root group (1000:0)",
     )
     command.add_argument(
-        "--require-numeric-user",
+        _FLAGS["require_numeric_user"][1],
         action=argparse.BooleanOptionalAction,
         default=None,
         help="RequireNumericUser: the user part must be a numeric uid",
     )
     command.add_argument(
-        "--minimum-uid", metavar="N", help="MinimumUid: a numeric uid below N fails (default 1)"
+        _FLAGS["minimum_uid"][1],
+        metavar="N",
+        help="MinimumUid: a numeric uid below N fails (default 1)",
     )
     command.add_argument(
-        "--windows-containers",
+        _FLAGS["windows_containers"][1],
         choices=("ENFORCE_NON_ADMIN", "SKIP"),
         help="WindowsContainers: how Windows task definitions are checked",
     )
     command.add_argument(
-        "--exempt-container-name",
+        _FLAGS["exempt_container_names"][1],
         dest="exempt_container_names",
         action="append",
         metavar="GLOB",
         help="ExemptContainerNames: containers whose Name matches are skipped (repeatable)",
     )
     command.add_argument(
-        "--exempt-image",
+        _FLAGS["exempt_images"][1],
         dest="exempt_images",
         action="append",
         metavar="GLOB",
         help="ExemptImages: containers whose Image matches are skipped (repeatable)",
     )
     command.add_argument(
-        "--allow-match-all-exemptions",
+        _FLAGS["exception_tag_key"][1],
+        metavar="KEY",
+        help="ExceptionTagKey: a task definition whose own Tags hold KEY with a reason is skipped "
+        "(off unless set)",
+    )
+    command.add_argument(
+        _FLAGS["allow_match_all_exemptions"][1],
         action=argparse.BooleanOptionalAction,
         default=None,
         help="accept an exemption pattern made only of wildcards (*), which exempts everything",
@@ -312,13 +322,13 @@ def _positive(text: str) -> int:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    flags = {key: getattr(args, flag) for flag, key in _FLAGS.items()}
+    flags = {key: getattr(args, dest) for dest, (key, _) in _FLAGS.items()}
     return build_options(
         args.config,
         {key: value for key, value in flags.items() if value is not None},
         getattr(args, "parameter", []),
         args.unresolved,
-        {key: "--" + flag.replace("_", "-") for flag, key in _FLAGS.items()},
+        dict(_FLAGS.values()),
     )
 
 
