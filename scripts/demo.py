@@ -12,7 +12,6 @@ from hook_event import hook_event, task_definition, template_event
 
 from guardrails_ecs_nonrootuser import handlers
 
-# (what the case shows, task definition properties, type configuration)
 FLUENT_BIT = "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
 READY = json.loads(
     (Path(__file__).resolve().parent.parent / "deploy" / "config" / "enforce.json").read_text(
@@ -21,6 +20,7 @@ READY = json.loads(
 )["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
 """The ready configuration's properties (deploy/config/enforce.json)."""
 
+# (what the case shows, task definition properties, type configuration)
 CASES: list[tuple[str, Any, Any]] = [
     ('User "1010" (published sample)', task_definition("1010"), None),
     ('User "1010:1010" (published sample)', task_definition("1010:1010"), None),

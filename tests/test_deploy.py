@@ -483,6 +483,23 @@ def stack_set_state(
     )
 
 
+def org_deploy(
+    env: dict[str, str], tmp_path: Path, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """``make org-deploy`` with a built package, against the AWS CLI ``env`` runs."""
+    package = tmp_path / "package.zip"
+    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
+    return rollout(
+        "org-deploy",
+        env,
+        ACCOUNT=ACCOUNT,
+        REGION=REGION,
+        BUCKET="packages",
+        PACKAGE=str(package),
+        **settings,
+    )
+
+
 def stackset_calls(state: Path) -> list[str]:
     """The StackSet commands the rollout ran, in order, with the operation each waited on."""
     calls = json.loads(state.read_text())["calls"]
@@ -567,18 +584,7 @@ def test_org_deploy_waits_for_each_operation_and_targets_only_what_is_new(
 ) -> None:
     env, state = fake_aws
     stack_set_state(state, exists=exists, targets=targets)
-    package = tmp_path / "package.zip"
-    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
-    result = rollout(
-        "org-deploy",
-        env,
-        ACCOUNT=ACCOUNT,
-        REGION=REGION,
-        BUCKET="packages",
-        PACKAGE=str(package),
-        OUS=ous,
-        REGIONS=f"{REGION},{OTHER_REGION}",
-    )
+    result = org_deploy(env, tmp_path, OUS=ous, REGIONS=f"{REGION},{OTHER_REGION}")
     assert result.returncode == 0, result.stderr
     assert stackset_calls(state) == expected
 
@@ -698,20 +704,10 @@ def test_org_deploy_refuses_settings_the_hook_would_refuse_before_any_call(
     the hook's own policy checks the parameters before anything is uploaded or deployed."""
     env, state = fake_aws
     stack_set_state(state, exists=True, targets=[])
-    package = tmp_path / "package.zip"
-    package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
     given = tmp_path / "parameters.json"
     given.write_text(json.dumps([{"ParameterKey": parameter, "ParameterValue": value}]))
-    result = rollout(
-        "org-deploy",
-        env,
-        ACCOUNT=ACCOUNT,
-        REGION=REGION,
-        BUCKET="packages",
-        PACKAGE=str(package),
-        OUS="ou-ab12-34567890",
-        REGIONS=REGION,
-        PARAMETERS_FILE=str(given),
+    result = org_deploy(
+        env, tmp_path, OUS="ou-ab12-34567890", REGIONS=REGION, PARAMETERS_FILE=str(given)
     )
     assert result.returncode != 0
     assert problem in result.stderr

@@ -334,12 +334,11 @@ def decide(
 
 def _properties(type_configuration: object) -> object:
     """The configuration's Properties as the policy reads them: the library's model (a dataclass
-    whose Exemptions are dataclasses too) as plain mappings."""
-    if type_configuration is None:
-        return None
+    whose Exemptions are dataclasses too) as plain mappings; anything else as it is, which the
+    policy refuses."""
     if dataclasses.is_dataclass(type_configuration) and not isinstance(type_configuration, type):
         return dataclasses.asdict(type_configuration)
-    return vars(type_configuration)
+    return type_configuration
 
 
 _TEMPLATE_TARGETS = ("STACK", "CHANGE_SET")

@@ -172,7 +172,7 @@ class MalformedTaskDefinitionError(ValueError):
 
 
 class Exemption(NamedTuple):
-    """Containers not evaluated: those every given pattern matches (rule b)."""
+    """Containers not evaluated: those every given pattern matches (rule a)."""
 
     source: str
     """Where it is configured: ``Exemptions[2]``, ``ExemptImages``."""
@@ -180,24 +180,31 @@ class Exemption(NamedTuple):
     image: str | None = None
     reason: str = ""
 
-    def matches(self, name: object, image: object) -> bool:
+    def patterns(self) -> tuple[tuple[str, str], ...]:
+        """The patterns it gives, each with the container property it matches."""
+        return tuple(
+            (place, pattern)
+            for place, pattern in (("Name", self.container_name), ("Image", self.image))
+            if pattern is not None
+        )
+
+    def matches(self, container: Mapping[str, object]) -> bool:
         return all(
             isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)
-            for pattern, value in ((self.container_name, name), (self.image, image))
-            if pattern is not None
+            for place, pattern in self.patterns()
+            for value in (container.get(place),)
         )
 
     def describe(self) -> str:
         """'exempt by Exemptions[0] (Image "x/*"): "the reason"', for messages; an
         ExemptContainerNames or ExemptImages pattern, which has no reason, by its pattern."""
-        given = [
-            (field, pattern)
-            for field, pattern in (("ContainerName", self.container_name), ("Image", self.image))
-            if pattern is not None
-        ]
+        given = self.patterns()
         if not self.reason:
             return f"exempt by {self.source} pattern {quote(given[0][1])}"
-        fields = ", ".join(f"{field} {quote(pattern)}" for field, pattern in given)
+        fields = ", ".join(
+            f"{'ContainerName' if place == 'Name' else place} {quote(pattern)}"
+            for place, pattern in given
+        )
         return f"exempt by {self.source} ({fields}): {quote(self.reason, MAX_REASON)}"
 
 
@@ -695,9 +702,10 @@ def tag_exception(tags: object, settings: Settings) -> str:
     values = [
         tag.get("Value") for tag in tags if isinstance(tag, Mapping) and tag.get("Key") == key
     ]
-    if not values or not all(isinstance(value, str) and value.strip() for value in values):
+    reasons = [value.strip() for value in values if isinstance(value, str) and value.strip()]
+    if not values or len(reasons) < len(values):
         return ""
-    return f"excepted by its tag {quote(key)}: {quote(str(values[0]).strip(), 256)}"
+    return f"excepted by its tag {quote(key)}: {quote(reasons[0], MAX_REASON)}"
 
 
 def _is_windows(platform: object) -> bool:
@@ -721,8 +729,7 @@ def _decide_container(
     index: int, container: Mapping[str, object], windows: bool, settings: Settings
 ) -> ContainerResult:
     name, user = container.get("Name"), container.get("User")
-    image = container.get("Image")
-    exemption = next((e for e in settings.exemptions if e.matches(name, image)), None)
+    exemption = next((e for e in settings.exemptions if e.matches(container)), None)
     if exemption:
         return ContainerResult(index, name, user, Verdict.SKIP, note=exemption.describe())
     if windows and settings.windows_containers is WindowsMode.SKIP:

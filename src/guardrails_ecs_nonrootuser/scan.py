@@ -343,15 +343,14 @@ class _TaskDefinitionCheck:
         in one call of the policy (as the hook decides a task definition)."""
         for platform, group in self.unconditional.values():
             results = None
-            if _unknown(platform) is None and not any(
-                self.doubt(container, platform) for _, container in group
-            ):
+            doubts = [self.doubt(container, platform) for _, container in group]
+            if _unknown(platform) is None and not any(doubts):
                 properties = _policy_input([container for _, container in group], platform)
                 with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
                     results = evaluate(properties, self.options.settings).results
             for number, (site, container) in enumerate(group):
                 if results is None:
-                    outcome = self.outcome(site.position, container, platform)
+                    outcome = self.judged(site.position, container, platform, doubts[number])
                 else:
                     outcome = self.from_result(results[number]._replace(position=site.position))
                 self.add(site, outcome, "")
@@ -487,10 +486,12 @@ class _TaskDefinitionCheck:
         for tag in tags if isinstance(tags, list) else ():
             if isinstance(tag, Unresolved):
                 return tag
-            tag_key = tag.get("Key") if isinstance(tag, dict) else None
+            if not isinstance(tag, dict):
+                continue
+            tag_key = tag.get("Key")
             if isinstance(tag_key, Unresolved):
                 return tag_key
-            value = tag.get("Value") if tag_key == key and isinstance(tag, dict) else None
+            value = tag.get("Value") if tag_key == key else None
             if isinstance(value, Unresolved):
                 return value
             if isinstance(value, Secret):
@@ -534,7 +535,12 @@ class _TaskDefinitionCheck:
     def outcome(self, index: int, container: Any, platform: Any) -> _Outcome:
         """The verdict on one container definition as resolved in one case (``platform``: its
         resolved ``_Site.shared``)."""
-        doubt = self.doubt(container, platform)
+        return self.judged(index, container, platform, self.doubt(container, platform))
+
+    def judged(
+        self, index: int, container: Any, platform: Any, doubt: tuple[Unresolved, str, str] | None
+    ) -> _Outcome:
+        """``outcome``, given what may exempt the container but cannot be resolved (``doubt``)."""
         if doubt is None:
             return self.settled(index, container, platform)
         # decided as not exempt: a failure then depends on what cannot be resolved
@@ -573,10 +579,8 @@ class _TaskDefinitionCheck:
             return None
         for exemption in self.options.settings.exemptions:
             unknown = []
-            for place, pattern in (("Name", exemption.container_name), ("Image", exemption.image)):
+            for place, pattern in exemption.patterns():
                 value = container.get(place)
-                if pattern is None:
-                    continue
                 if isinstance(value, Unresolved):
                     if not globs_meet(pattern, value.shape or "*", self.budget):
                         break
