@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from guardrails_ecs_nonrootuser.policy import Settings  # the policy is standard library only
 
 SETTINGS = ("AllowRootGroup", "RequireNumericUser", "MinimumUid", "WindowsContainers")
-LISTS = ("ExemptContainerNames", "ExemptImages")
+LISTS = ("ExemptContainerNames", "ExemptImages", "WarnOnly")
 
 
 def main(arguments: list[str]) -> int:

@@ -503,7 +503,10 @@ def site_verdict(
 
 
 def ours(directories: list[str]) -> dict[str, dict[str, Any]]:
-    command = [str(Path(sys.executable).with_name("ecs-nonroot")), "check", *directories]
+    """ecs-nonroot's reports with the policy's defaults (no .ecs-nonroot.json), as the
+    independent reading decides."""
+    command = [str(Path(sys.executable).with_name("ecs-nonroot")), "check", "--no-config"]
+    command += directories
     result = subprocess.run(
         [*command, "--format", "json"], capture_output=True, text=True, check=False
     )

@@ -154,7 +154,7 @@ def test_a_configuration_that_cannot_be_read_is_reported_by_the_rule(tmp_path: P
     )
     ours = [m for m in matches if m["Rule"]["Id"] in RULE_LEVELS]
     assert [m["Message"].split(":")[0] for m in ours] == ["[configuration] E9101"]
-    assert "No such file or directory" in ours[0]["Message"]
+    assert f"{tmp_path}/none.json: no such configuration file" in ours[0]["Message"]
     assert not any("Unknown exception" in m["Message"] for m in matches)
 
 

@@ -118,6 +118,7 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
                 "ExemptImages": "*aws-for-fluent-bit*",
                 "Exemptions": '[{"Image": "registry.example/agent:*", "Reason": "vendor agent"}]',
                 "ExceptionTagKey": "guardrails:nonroot-exception",
+                "WarnOnly": "missing-user,root-group",
                 "ExcludedStackNames": "platform-*,StackSet-*",
                 "TargetOperations": "RESOURCE,CLOUD_CONTROL",
             },
@@ -128,6 +129,7 @@ def stackset_configuration(given: dict[str, str]) -> dict[str, Any]:
                 "ExemptImages": ["*aws-for-fluent-bit*"],
                 "Exemptions": [{"Image": "registry.example/agent:*", "Reason": "vendor agent"}],
                 "ExceptionTagKey": "guardrails:nonroot-exception",
+                "WarnOnly": ["missing-user", "root-group"],
             },
             id="every-setting",
         ),
@@ -695,6 +697,7 @@ def test_every_rollout_call_is_allowed_by_the_org_policy(
         pytest.param("Exemptions", '[{"Image": ', "Exemptions is not a JSON array", id="not-json"),
         pytest.param("ExemptImages", "*", 'ExemptImages[0] "*" matches every container', id="all"),
         pytest.param("ExceptionTagKey", "aws:x", "ExceptionTagKey must be a tag key", id="aws-tag"),
+        pytest.param("WarnOnly", "missing-usr", '"missing-usr" is not a rule id', id="warn-only"),
     ],
 )
 def test_org_deploy_refuses_settings_the_hook_would_refuse_before_any_call(

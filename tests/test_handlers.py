@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hook_event import PLACEHOLDER_CREDENTIALS, hook_event, task_definition
 
-from guardrails_ecs_nonrootuser import handlers
+from guardrails_ecs_nonrootuser import handlers, policy
 from guardrails_ecs_nonrootuser.policy import MESSAGE_LIMIT
 
 
@@ -74,7 +74,9 @@ def test_one_annotation_per_container_with_status_remediation_and_link() -> None
     assert failed["severityLevel"] == "HIGH"
     assert failed["remediationMessage"].startswith("set User to a non-root uid")
     assert "uid 0 is root" in failed["statusMessage"]
-    assert all(a["remediationLink"] == handlers.DECISION_TABLE_URL for a in annotations)
+    assert failed["remediationLink"] == policy.rule_page("root-user")
+    assert failed["remediationLink"].endswith("/docs/rules/root-user.md")
+    assert annotations[0]["remediationLink"] == handlers.DECISION_TABLE_URL
     assert "remediationMessage" not in annotations[0]
 
 
@@ -274,3 +276,34 @@ def test_request_without_stack_or_account_is_still_decided(key: str) -> None:
     assert response["errorCode"] == "NonCompliant"
     event[key] = None
     assert invoke(event)["errorCode"] == "NonCompliant"
+
+
+def test_warn_only_reports_a_violation_and_answers_success_at_the_resource_layer() -> None:
+    properties = task_definition(..., "1000")
+    blocked = invoke(hook_event(properties))
+    assert (blocked["hookStatus"], blocked["errorCode"]) == ("FAILED", "NonCompliant")
+    response = invoke(hook_event(properties, {"WarnOnly": ["missing-user"]}))
+    assert response["hookStatus"] == "SUCCESS" and "errorCode" not in response
+    assert response["message"].startswith(
+        "Checked 2 containers: 1 violation is reported only, as WarnOnly lists its rule; "
+        'nothing is blocked. Warning: container "app0" (#0) User not set'
+    )
+    warned, passed = response["annotations"]
+    assert (warned["status"], warned["severityLevel"]) == ("FAILED", "MEDIUM")
+    assert warned["remediationLink"] == policy.rule_page("missing-user")
+    assert passed["status"] == "PASSED"
+    # other rules keep blocking
+    response = invoke(hook_event(task_definition(..., "0"), {"WarnOnly": ["missing-user"]}))
+    assert response["hookStatus"] == "FAILED"
+    assert response["message"].startswith(
+        "1 of 2 containers can run as root; 1 more reported only (WarnOnly). Violation: "
+    )
+
+
+def test_an_unknown_warn_only_rule_is_an_invalid_configuration() -> None:
+    response = invoke(hook_event(task_definition("1000"), {"WarnOnly": ["missing-usr"]}))
+    assert (response["hookStatus"], response["errorCode"]) == (
+        "FAILED",
+        "InvalidTypeConfiguration",
+    )
+    assert 'WarnOnly[0] "missing-usr" is not a rule id' in response["message"]

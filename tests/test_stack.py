@@ -291,6 +291,9 @@ def test_stack_message_names_offenders_as_fit_and_counts_the_rest() -> None:
     assert outcome.message.startswith("60 of 120 containers, in 60 of 60 task definitions")
     assert outcome.message.endswith("more violations.")
     assert len(places(outcome, stack.FAIL)) == 60
+    # grouped by rule: the fix is said once, so the message names many offenders
+    assert outcome.message.count("Fix: ") == 1
+    assert outcome.message.count("uid 0 is root") >= 12
 
 
 @pytest.mark.parametrize(
@@ -754,3 +757,86 @@ def test_the_stack_layer_decides_with_the_pseudo_parameters_of_the_request(
     assert "cannot be decided before deployment" not in response["message"]
     alone = stack.check_stack({"template": REGIONAL}, SETTINGS)
     assert [item.status for item in alone.items] == [stack.UNVERIFIED]
+
+
+# --- WarnOnly at the stack and change-set layers -----------------------------------------------
+
+WARN_ONLY = {"WarnOnly": ["missing-user"]}
+UNSET_AND_ROOT = json.dumps(
+    {
+        "Resources": {
+            "NoUser": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {"ContainerDefinitions": [{"Name": "web", "Image": "nginx"}]},
+            },
+            "Root": {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("0")},
+        }
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "payload"),
+    [
+        pytest.param("STACK", {"template": json.dumps({"Resources": {}})}, id="stack"),
+        pytest.param("CHANGE_SET", {"template": "{}", "changedResources": []}, id="change-set"),
+    ],
+)
+def test_warn_only_violations_are_reported_and_do_not_block_at_either_template_layer(
+    served_payloads: str, capsys: pytest.CaptureFixture[str], target: str, payload: Any
+) -> None:
+    no_user = {"ContainerDefinitions": [{"Name": "web", "Image": "nginx"}]}
+    if target == "STACK":
+        resources = {"NoUser": {"Type": "AWS::ECS::TaskDefinition", "Properties": no_user}}
+        payload = {"template": json.dumps({"Resources": resources})}
+    else:
+        payload = {**payload, "changedResources": [change("NoUser", json.dumps(no_user))]}
+    url = put(served_payloads, f"warn-{target}", payload)
+    blocked = answer(template_event(target, url), capsys)
+    assert (blocked["hookStatus"], blocked["errorCode"]) == ("FAILED", "NonCompliant")
+    response = answer(template_event(target, url, WARN_ONLY), capsys)
+    assert response["hookStatus"] == "SUCCESS" and "errorCode" not in response
+    assert "1 violation is reported only, as WarnOnly lists its rule" in response["message"]
+    assert "Warning [missing-user]: NoUser" in response["message"]
+    (annotation,) = response["annotations"]
+    assert (annotation["status"], annotation["severityLevel"]) == ("FAILED", "MEDIUM")
+    assert annotation["remediationLink"].endswith("/docs/rules/missing-user.md")
+    assert annotation["remediationMessage"].startswith("set User to a non-root uid")
+
+
+def test_warn_only_leaves_other_rules_blocking_and_names_both_at_the_stack_layer() -> None:
+    settings = Settings.from_mapping(WARN_ONLY)
+    outcome = stack.check_stack({"template": UNSET_AND_ROOT}, settings)
+    assert outcome.failed
+    assert outcome.message.startswith(
+        "1 of 2 containers, in 1 of 2 task definitions, can run as root; 1 more reported only "
+        "(WarnOnly)."
+    )
+    assert {(i.logical_id, i.status) for i in outcome.items} == {
+        ("Root", stack.FAIL),
+        ("NoUser", stack.WARN),
+    }
+    assert "Violation [root-user]: Root" in outcome.message
+    assert "Warning [missing-user]: NoUser" in outcome.message
+
+
+def test_stack_message_with_an_injected_fix_keeps_the_policys_remediation() -> None:
+    """A template's text can hold " Fix: " (a tag value, a name): the remediation comes from the
+    policy, never from splitting a message."""
+    template = {
+        "Resources": {
+            "T": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "ContainerDefinitions": [
+                        {"Name": "x Fix: nothing to do", "Image": "nginx", "User": "0"}
+                    ]
+                },
+            }
+        }
+    }
+    outcome = stack.check_stack({"template": json.dumps(template)}, SETTINGS)
+    (item,) = outcome.items
+    assert item.fix.startswith("set User to a non-root uid")
+    annotation = handlers._item_annotation(item)
+    assert annotation.remediationMessage == item.fix

@@ -3,13 +3,15 @@
     cfn-lint --append-rules guardrails_ecs_nonrootuser.cfn_lint_rule template.yaml
 
 E9101 reports containers that can run as root or cannot be verified, W9101 unverifiable values
-when ``unresolved`` is ``warn``, I9101 unquoted values YAML 1.1 loaders misread. The check is
+when ``unresolved`` is ``warn``, W9102 violations of the rules the configuration's ``WarnOnly``
+lists, I9101 unquoted values YAML 1.1 loaders misread. The check is
 the command's own (``scan.check_file``) on the same file, so both report the same findings at
 the same lines and columns. A file the check cannot read, or an invalid rule configuration, is
 an E9101 error on the file's first line, never a silent pass.
 Options, set on E9101 (``--configure-rule E9101:config=hook-config.json``):
 
 - ``config``: the hook's type configuration (JSON), as for ``ecs-nonroot check --config``;
+  by default the ``.ecs-nonroot.json`` the command finds (``cli.find_config``);
 - ``unresolved``: ``fail`` (default) or ``warn``;
 - ``parameters``: ``NAME=VALUE`` template parameter values, as ``--parameter``.
 """
@@ -22,9 +24,10 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from .cli import build_options
+from .cli import build_options, find_config
+from .policy import REPOSITORY, rule_page
 from .report import DOCUMENTATION
-from .scan import SKIPPED_CONTAINER, check_file
+from .scan import SKIPPED_CONTAINER, UNRESOLVED_VALUE, check_file
 
 
 class NonRootUser(CloudFormationLintRule):
@@ -50,7 +53,7 @@ class NonRootUser(CloudFormationLintRule):
     def match(self, cfn: Any) -> list[RuleMatch]:
         try:
             options = build_options(
-                self.config["config"] or None,
+                self.config["config"] or find_config(),
                 {},
                 self.config["parameters"],
                 self.config["unresolved"],
@@ -67,6 +70,7 @@ class NonRootUser(CloudFormationLintRule):
         if report.status == "error":
             return [_whole_file(f"[unreadable] {report.note}")]
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
+        reported_only = ReportedOnly()
         matches = []
         found = [*report.findings, *(f for t in report.task_definitions for f in t.findings)]
         # A skipped container is no match: cfn-lint exits non-zero on any match, informational
@@ -79,7 +83,10 @@ class NonRootUser(CloudFormationLintRule):
             )
             if finding.container is not None:
                 where += ["Properties", "ContainerDefinitions", finding.container]
-            extra: dict[str, Any] = {"rule": levels[finding.level]}
+            rule = levels[finding.level]
+            if finding.level == "warning" and finding.rule != UNRESOLVED_VALUE:
+                rule = reported_only
+            extra: dict[str, Any] = {"rule": rule}
             if located:
                 line, column = finding.line - 1, finding.column - 1
                 extra["location"] = (line, column, line, column)
@@ -99,7 +106,18 @@ class UnverifiableValue(CloudFormationLintRule):
         "A User (or the task definition's shape) comes from a value the template does not "
         "determine; reported by E9101 when its unresolved option is warn."
     )
-    source_url = f"{DOCUMENTATION}#checking-templates"
+    source_url = rule_page("unresolved-value")
+    tags = ["resources", "ecs", "security"]  # noqa: RUF012  (the base class declares it so)
+
+
+class ReportedOnly(CloudFormationLintRule):
+    id = "W9102"
+    shortdesc = "ECS container can run as root (reported only: WarnOnly)"
+    description = (
+        "A violation of a rule the configuration's WarnOnly lists: reported, not blocking, as "
+        "the hook answers it. Reported by E9101."
+    )
+    source_url = f"{REPOSITORY}/docs/configuration.md"
     tags = ["resources", "ecs", "security"]  # noqa: RUF012  (the base class declares it so)
 
 
@@ -110,5 +128,5 @@ class UnquotedYaml11Value(CloudFormationLintRule):
         "An unquoted User such as 1000:50 is a base-60 number to YAML 1.1 loaders; quote it. "
         "Reported by E9101."
     )
-    source_url = f"{DOCUMENTATION}#checking-templates"
+    source_url = rule_page("unquoted-yaml11-value")
     tags = ["resources", "ecs"]  # noqa: RUF012  (the base class declares it so)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import __version__
-from .policy import Settings, quote
+from .policy import ConfigError, Settings, plural, quote
 from .report import (
     EXIT_USAGE,
     exit_code,
@@ -33,6 +33,7 @@ from .report import (
     render_junit,
     render_sarif,
     render_text,
+    shown,
 )
 from .resolve import PSEUDO_PARAMETERS
 from .scan import FileReport, Options, check_file
@@ -55,6 +56,7 @@ _FLAGS = {
     "exempt_images": ("ExemptImages", "--exempt-image"),
     "allow_match_all_exemptions": ("AllowMatchAllExemptions", "--allow-match-all-exemptions"),
     "exception_tag_key": ("ExceptionTagKey", "--exception-tag-key"),
+    "warn_only": ("WarnOnly", "--warn-only"),
 }
 """Each setting's destination, the configuration property it sets and its flag."""
 
@@ -68,31 +70,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        options = _options(args)
-        inputs = list(_expand(args.paths, [*DEFAULT_EXCLUDES, *args.exclude]))
+        options, config = _options(args)
+        found = list(_expand(args.paths, [*DEFAULT_EXCLUDES, *args.exclude]))
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
         print(printable(f"{parser.prog}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
-    reports = _check_all(inputs, options, args.jobs)
+    reports = _check_all([item for _, item in found], options, args.jobs)
     unknown = _unknown_parameters(options, reports)
     if unknown:
         print(printable(f"{parser.prog}: error: {unknown}"), file=sys.stderr)
         return EXIT_USAGE
-    _print(reports, args.format, _detail(args))
+    for note in _nothing_found(args.paths, found, reports):
+        print(printable(f"{parser.prog}: note: {note}"), file=sys.stderr)
+    _print(reports, args.format, _detail(args), config)
     return exit_code(reports)
+
+
+def _nothing_found(
+    paths: Sequence[str],
+    found: Sequence[tuple[str, str | FileReport]],
+    reports: Sequence[FileReport],
+) -> Iterator[str]:
+    """A note for each directory given in which no file is a template (a gate that read nothing
+    must say so)."""
+    for path in dict.fromkeys(p for p in paths if p != "-" and os.path.isdir(p)):
+        mine = [r for (argument, _), r in zip(found, reports, strict=True) if argument == path]
+        if not any(report.status != "skipped" for report in mine):
+            suffixes = ", ".join(SUFFIXES[:-1]) + f" or {SUFFIXES[-1]}"
+            yield (
+                f"{shown(path)}: no CloudFormation template found ({plural(len(mine), 'file')} "
+                f"named {suffixes} read, none a template; hidden files and directories, "
+                f"{' and '.join(DEFAULT_EXCLUDES[1:])} are not searched)"
+            )
 
 
 def _detail(args: argparse.Namespace) -> str:
     return "verbose" if args.verbose else "quiet" if args.quiet else "normal"
 
 
-def _print(reports: Sequence[FileReport], form: str, detail: str = "normal") -> None:
+def _print(
+    reports: Sequence[FileReport], form: str, detail: str, config: str | None = None
+) -> None:
     if form == "json":
-        print(render_json(reports))
+        print(render_json(reports, config))
     elif form == "sarif":
         print(render_sarif(reports, __version__))
     elif form == "github":
-        print(render_github(reports))
+        print(render_github(reports, detail))
     elif form == "junit":
         print(render_junit(reports))
     else:
@@ -122,7 +146,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        options = _options(args)
+        options, config = _options(args)
         session = boto3.Session()
         regions = [r for item in args.region for r in item.split(",") if r]
         if not regions and session.region_name:
@@ -149,7 +173,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except Exception as error:  # credentials, Organizations, or the caller's identity
         print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
         return EXIT_USAGE
-    _print([*unreadable, *reports], args.format, _detail(args))
+    _print([*unreadable, *reports], args.format, _detail(args), config)
     return audit.EXIT_PARTIAL if unreadable else exit_code(reports)
 
 
@@ -240,24 +264,32 @@ def _policy_arguments(command: argparse.ArgumentParser) -> None:
         "--format",
         choices=("text", "json", "sarif", "github", "junit"),
         default="text",
-        help="text (default); json; sarif (code scanning); github (workflow commands: "
-        "annotations on the pull request); junit (XML, as GitLab, Jenkins and Azure DevOps "
-        "read test reports)",
+        help="text (default): one line per finding; json: every detail; sarif: for code "
+        "scanning; github: workflow commands, annotations on the pull request; junit: XML "
+        "test reports (GitLab, Jenkins, Azure DevOps)",
     )
     detail = command.add_mutually_exclusive_group()
     detail.add_argument(
-        "--quiet", action="store_true", help="text: only errors, warnings and the summary"
+        "-q", "--quiet", action="store_true", help="text: only errors, warnings and the summary"
     )
     detail.add_argument(
+        "-v",
         "--verbose",
         action="store_true",
-        help="text: also every file skipped (not a CloudFormation template, not a regular file)",
+        help="text: also each finding's reason and fix, the configuration file used, and every "
+        "file skipped (not a CloudFormation template, not a regular file); github: also "
+        "skipped containers",
     )
-    command.add_argument(
+    source = command.add_mutually_exclusive_group()
+    source.add_argument(
         "--config",
         metavar="FILE",
         help="the hook's type configuration (JSON): its Properties object, or a whole "
-        "CloudFormationConfiguration document as given to set-type-configuration",
+        f"CloudFormationConfiguration document as given to set-type-configuration (default: "
+        f"{CONFIG_NAME} in the working directory or a parent, up to the repository's root)",
+    )
+    source.add_argument(
+        "--no-config", action="store_true", help=f"ignore any {CONFIG_NAME}: only the flags"
     )
     command.add_argument(
         "--unresolved",
@@ -308,6 +340,14 @@ def _policy_arguments(command: argparse.ArgumentParser) -> None:
         "(off unless set)",
     )
     command.add_argument(
+        _FLAGS["warn_only"][1],
+        dest="warn_only",
+        action="append",
+        metavar="RULE",
+        help="WarnOnly: report violations of these rule ids as warnings that do not fail "
+        "(repeatable, or comma-separated), e.g. --warn-only missing-user",
+    )
+    command.add_argument(
         _FLAGS["allow_match_all_exemptions"][1],
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -321,15 +361,42 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace) -> tuple[Options, str | None]:
+    """The options the command's arguments give, and the configuration file they come from."""
     flags = {key: getattr(args, dest) for dest, (key, _) in _FLAGS.items()}
-    return build_options(
-        args.config,
+    if flags["WarnOnly"] is not None:
+        flags["WarnOnly"] = [rule for item in flags["WarnOnly"] for rule in item.split(",")]
+    config = args.config or (None if args.no_config else find_config())
+    options = build_options(
+        config,
         {key: value for key, value in flags.items() if value is not None},
         getattr(args, "parameter", []),
         args.unresolved,
         dict(_FLAGS.values()),
     )
+    if args.verbose:
+        print(printable(f"ecs-nonroot: config: {config or 'none'}"), file=sys.stderr)
+    return options, config
+
+
+CONFIG_NAME = ".ecs-nonroot.json"
+
+
+def find_config(start: str | None = None) -> str | None:
+    """The ``.ecs-nonroot.json`` that applies in ``start`` (the working directory): the first
+    found there or in its parents up to the repository's root (the first directory holding
+    ``.git``); outside a repository, only the one in ``start`` itself."""
+    here = os.path.abspath(start or os.getcwd())
+    directories = [here]
+    while os.path.dirname(directories[-1]) != directories[-1]:
+        directories.append(os.path.dirname(directories[-1]))
+    root = next((d for d in directories if os.path.lexists(os.path.join(d, ".git"))), None)
+    searched = directories[: directories.index(root) + 1] if root else [here]
+    for directory in searched:
+        candidate = os.path.join(directory, CONFIG_NAME)
+        if os.path.lexists(candidate):
+            return CONFIG_NAME if directory == here and start is None else candidate
+    return None
 
 
 def build_options(
@@ -342,9 +409,9 @@ def build_options(
     """Options from the hook's configuration file, settings that override it, ``NAME=VALUE``
     template parameters, and ``fail`` or ``warn`` for unresolved values. Messages name an option
     by its flag in ``flags`` (property -> flag) when that flag is given or no configuration file
-    is; by its property otherwise, as the file (and the hook) names it."""
+    is; by its property otherwise, as the file (and the hook) names it. A setting the file holds
+    that the policy refuses is an error naming the file and the property."""
     from_file: dict[str, Any] = dict(read_config(config)) if config else {}
-    properties = {**from_file, **overrides}
     values = {}
     for item in parameters:
         name, equals, value = item.partition("=")
@@ -354,16 +421,27 @@ def build_options(
     names = tuple(
         (key, flag) for key, flag in (flags or {}).items() if key in overrides or not config
     )
-    settings = Settings.from_mapping(properties)._replace(option_names=names)
+    try:
+        settings = Settings.from_mapping({**from_file, **overrides})._replace(option_names=names)
+    except ConfigError as error:  # from the file: named with it; from a flag: as it is
+        if config and error.property not in overrides:
+            raise ValueError(f"{config}: {error.key} {error.problem}") from None
+        raise
     return Options(settings, values, unresolved == "warn")
 
 
 def read_config(path: str) -> Any:
+    """The configuration's Properties object in the JSON file ``path``: that object itself, or
+    a whole CloudFormationConfiguration document as given to set-type-configuration."""
     import json
 
     try:
         with open(path, encoding="utf-8") as config:
             document = json.load(config)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such configuration file") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror or error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
         raise ValueError(f"{path}: not valid JSON ({reason})") from None
@@ -392,28 +470,40 @@ def _unknown_parameters(options: Options, reports: Sequence[FileReport]) -> str:
     )
 
 
-def _expand(paths: Sequence[str], excludes: Sequence[str]) -> Iterator[str | FileReport]:
-    """The files to check, in order; a directory that cannot be read is its error report. A
-    file or directory found by searching is left out when its name or path matches one of
-    ``excludes``; a path given by name is always read."""
+def _expand(
+    paths: Sequence[str], excludes: Sequence[str]
+) -> Iterator[tuple[str, str | FileReport]]:
+    """The files to check, in order, each with the argument it was found by; a directory that
+    cannot be read is its error report. Below a directory given, a file or directory whose name,
+    or path relative to that directory, matches one of ``excludes`` is left out; a path given by
+    name is always read."""
     for path in paths:
         if path == "-":
-            yield path
+            yield path, path
         elif os.path.isdir(path):
-            yield from _walk(path, excludes)
+            yield from ((path, item) for item in _walk(path, excludes))
         elif os.path.lexists(path):
-            yield path
+            yield path, _tidy(path)
         else:
             raise OSError(f"{path}: no such file or directory")
 
 
+def _tidy(path: str) -> str:
+    """``path`` without its ``.`` components (``./x/./y`` is ``x/y``): the same file, named as
+    whatever argument found it (nothing else is changed, so a link followed by ``..`` keeps its
+    meaning)."""
+    parts = path.split(os.sep)
+    kept = [part for number, part in enumerate(parts) if part != "." or number == len(parts) - 1]
+    return os.sep.join(kept).removesuffix(os.sep + ".") or "."
+
+
 def _walk(top: str, excludes: Sequence[str]) -> Iterator[str | FileReport]:
     """Template files under ``top`` in sorted order, through symbolic links to directories,
-    each directory once (so a link loop ends), without what ``excludes`` matches."""
+    each directory once (so a link loop ends), without what ``excludes`` matches below it."""
     seen: set[tuple[int, int]] = set()
-    pending = [top]
+    pending = [("", _tidy(top))]
     while pending:
-        directory = pending.pop()
+        relative, directory = pending.pop()
         try:
             status = os.stat(directory)
             if (status.st_dev, status.st_ino) in seen:
@@ -426,14 +516,14 @@ def _walk(top: str, excludes: Sequence[str]) -> Iterator[str | FileReport]:
             continue
         folders = []
         for entry in entries:
-            if any(
-                fnmatch.fnmatch(entry.name, g) or fnmatch.fnmatch(entry.path, g) for g in excludes
-            ):
+            below = f"{relative}{entry.name}"
+            if any(fnmatch.fnmatch(entry.name, g) or fnmatch.fnmatch(below, g) for g in excludes):
                 continue
+            path = entry.name if directory == "." else os.path.join(directory, entry.name)
             if _is_directory(entry):
-                folders.append(entry.path)
+                folders.append((below + "/", path))
             elif entry.name.lower().endswith(SUFFIXES):
-                yield entry.path
+                yield path
         pending.extend(reversed(folders))
 
 

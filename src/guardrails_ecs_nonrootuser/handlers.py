@@ -53,6 +53,7 @@ from .policy import (
     Verdict,
     evaluate,
     quote,
+    rule_page,
 )
 from .remote import PayloadError
 
@@ -74,7 +75,13 @@ _ANNOTATION_STATUS = {
     Verdict.PASS: HookAnnotationStatus.PASSED,
     Verdict.FAIL: HookAnnotationStatus.FAILED,
     Verdict.SKIP: HookAnnotationStatus.SKIPPED,
+    Verdict.WARN: HookAnnotationStatus.FAILED,
 }
+_SEVERITY = {
+    Verdict.FAIL: HookAnnotationSeverityLevel.HIGH,
+    Verdict.WARN: HookAnnotationSeverityLevel.MEDIUM,
+}
+"""A violation's severity: one that warns only (WarnOnly) is MEDIUM."""
 
 BUDGET = 25.0
 """Seconds from the event's arrival to the answer: CloudFormation waits 30."""
@@ -388,25 +395,24 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
 
 
 def _item_annotation(item: "Item") -> HookAnnotation:
-    failed = item.failed
-    found, _, fix = item.message.rpartition(" Fix: ")
+    verdict = {"FAIL": Verdict.FAIL, "WARN": Verdict.WARN}.get(item.status, Verdict.SKIP)
     return HookAnnotation(
         annotationName=f"NonRootUser {item.place}",
-        status=HookAnnotationStatus.FAILED if failed else HookAnnotationStatus.SKIPPED,
+        status=_ANNOTATION_STATUS[verdict],
         statusMessage=item.describe(),
-        remediationMessage=fix if found else None,
-        remediationLink=DECISION_TABLE_URL,
-        severityLevel=HookAnnotationSeverityLevel.HIGH if failed else None,
+        remediationMessage=item.fix or None,
+        remediationLink=rule_page(item.rule) if item.rule else DECISION_TABLE_URL,
+        severityLevel=_SEVERITY.get(verdict),
     )
 
 
 def _annotation(result: ContainerResult) -> HookAnnotation:
-    failed = result.finding is not None
+    finding = result.finding
     return HookAnnotation(
         annotationName=f"NonRootUser {result.label}",
         status=_ANNOTATION_STATUS[result.verdict],
         statusMessage=result.describe(),
-        remediationMessage=result.finding.fix if result.finding else None,
-        remediationLink=DECISION_TABLE_URL,
-        severityLevel=HookAnnotationSeverityLevel.HIGH if failed else None,
+        remediationMessage=finding.fix if finding else None,
+        remediationLink=rule_page(finding.rule.value) if finding else DECISION_TABLE_URL,
+        severityLevel=_SEVERITY.get(result.verdict),
     )

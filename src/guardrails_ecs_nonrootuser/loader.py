@@ -196,6 +196,12 @@ class Template(NamedTuple):
     modules it uses (resources of a ``::MODULE`` type), each with where it is written."""
 
 
+def may_hold_task_definitions(text: str) -> bool:
+    """False only when no task definition can be written in ``text``: the type is not written
+    out, no escape could spell it, and no transform or module could add one."""
+    return any(sign in text for sign in (TASK_DEFINITION, "\\", "Transform", MODULE_SUFFIX))
+
+
 def load(data: bytes) -> Template | None:
     """The template in ``data``, or None when it is not a CloudFormation template."""
     try:

@@ -44,6 +44,7 @@ class TypeConfigurationModel(BaseModel):
     Exemptions: Optional[Sequence["_Exemption"]]
     ExceptionTagKey: Optional[str]
     AllowMatchAllExemptions: Optional[bool]
+    WarnOnly: Optional[Sequence[str]]
 
     @classmethod
     def _deserialize(
@@ -62,6 +63,7 @@ class TypeConfigurationModel(BaseModel):
             Exemptions=deserialize_list(json_data.get("Exemptions"), Exemption),
             ExceptionTagKey=json_data.get("ExceptionTagKey"),
             AllowMatchAllExemptions=json_data.get("AllowMatchAllExemptions"),
+            WarnOnly=json_data.get("WarnOnly"),
         )
 
 

@@ -73,6 +73,11 @@ Windows containers (``WindowsContainers`` is ``ENFORCE_NON_ADMIN``):
      Administrator or SYSTEM (so ``NT AUTHORITY\\SYSTEM`` too).
   o) PASS otherwise.
 
+Phased enforcement:
+  q) WARN instead of FAIL when the failed rule's id is in ``WarnOnly``: the
+     violation is reported with its fix, but does not block (the hook answers
+     SUCCESS, the command exits 0 for it). Exemptions still apply first (a).
+
 Every failure carries a fix. A Linux container with a ``FirelensConfiguration``
 (a FireLens log router) that fails rule c or e gets the log router's own: a
 numeric ``User``, which FireLens takes since ECS agent 1.96.0.
@@ -96,6 +101,15 @@ from typing import NamedTuple
 MAX_ID = 2**31 - 1
 """The largest uid or gid runc accepts (libcontainer's maxID)."""
 
+REPOSITORY = "https://github.com/guardrails-hooks/guardrails-ecs-nonrootuser/blob/main"
+"""Where the documentation is published."""
+
+
+def rule_page(rule_id: str) -> str:
+    """The documentation page of a rule id (``docs/rules/root-user.md``)."""
+    return f"{REPOSITORY}/docs/rules/{rule_id}.md"
+
+
 MESSAGE_LIMIT = 1024
 """The longest message a hook may return to CloudFormation."""
 
@@ -116,6 +130,8 @@ class Verdict(enum.Enum):
     PASS = "PASS"
     FAIL = "FAIL"
     SKIP = "SKIP"
+    WARN = "WARN"
+    """A violation of a rule in ``WarnOnly``: reported, not blocking (rule q)."""
 
 
 class Rule(enum.Enum):
@@ -165,6 +181,13 @@ class ConfigError(ValueError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"Invalid type configuration: {key} {problem}.")
         self.key = key
+        self.problem = problem
+
+    @property
+    def property(self) -> str:
+        """The configuration property the problem is in (``Exemptions`` for
+        ``Exemptions[0].Reason``)."""
+        return re.split(r"[.\[]", self.key, maxsplit=1)[0]
 
 
 class MalformedTaskDefinitionError(ValueError):
@@ -218,6 +241,7 @@ class Settings(NamedTuple):
     exemptions: tuple[Exemption, ...] = ()
     allow_match_all_exemptions: bool = False
     exception_tag_key: str | None = None
+    warn_only: frozenset[Rule] = frozenset()
     option_names: tuple[tuple[str, str], ...] = ()
     """How messages name an option (``AllowRootGroup``), when not by its property name: the
     command names its flags (``--allow-root-group``)."""
@@ -270,6 +294,7 @@ class Settings(NamedTuple):
             exemptions=exemptions,
             allow_match_all_exemptions=match_all,
             exception_tag_key=_config_tag_key("ExceptionTagKey", get("ExceptionTagKey")),
+            warn_only=_config_rules("WarnOnly", get("WarnOnly")),
         )
 
 
@@ -284,6 +309,7 @@ _CONFIG_KEYS = frozenset(
         "AllowMatchAllExemptions",
         "Exemptions",
         "ExceptionTagKey",
+        "WarnOnly",
     }
 )
 MAX_PATTERNS = 100
@@ -395,6 +421,20 @@ def _matches_all(pattern: str) -> bool:
     return "*" in pattern and not pattern.strip("*?")
 
 
+def _config_rules(key: str, value: object) -> frozenset[Rule]:
+    """Rule ids, each refused by name unless it is one of ``Rule``."""
+    rules = set()
+    for position, item in enumerate(_config_list(key, value, "rule ids")):
+        rule = next((rule for rule in Rule if rule.value == item), None)
+        if rule is None:
+            ids = ", ".join(rule.value for rule in Rule)
+            raise ConfigError(
+                f"{key}[{position}]", f"{_display(item)} is not a rule id (rule ids: {ids})"
+            )
+        rules.add(rule)
+    return frozenset(rules)
+
+
 def _config_tag_key(key: str, value: object) -> str | None:
     if value is None:
         return None
@@ -427,6 +467,12 @@ class Finding(NamedTuple):
     rule: Rule
     reason: str
     fix: str
+    short: str = ""
+    """The reason in a few words, when ``reason`` is long."""
+
+    @property
+    def brief(self) -> str:
+        return self.short or self.reason
 
 
 def check_linux_user(value: object, settings: Settings) -> Finding | None:
@@ -435,7 +481,7 @@ def check_linux_user(value: object, settings: Settings) -> Finding | None:
     if text is None:
         return _malformed(f"User is {_kind(value)}, not a user spec")
     if text == "":
-        return _missing_user(None if value is None else "User is empty")
+        return _missing_user(*((None, None) if value is None else ("User is empty", "empty")))
     if _is_windows_admin(text):
         return _windows_admin()
     # Every whitespace character but the ASCII space is non-printable (Unicode Cc, Zs, Zl, Zp).
@@ -445,7 +491,7 @@ def check_linux_user(value: object, settings: Settings) -> Finding | None:
     if ":" in group:
         return _malformed("User has more than one ':'")
     if user == "":
-        return _missing_user("the user part before ':' is empty")
+        return _missing_user("the user part before ':' is empty", "no user part")
     if colon and group == "":
         return _malformed(
             "the group after ':' is empty, so the runtime falls back to the user's primary "
@@ -460,11 +506,13 @@ def _check_user_part(user: str, settings: Settings) -> Finding | None:
         if user.casefold() == "root":
             return Finding(Rule.ROOT_USER, "user root is uid 0", _FIX_ROOT)
         if settings.require_numeric_user:
+            required = settings.named("RequireNumericUser")
             return Finding(
                 Rule.NAMED_USER,
                 "a user name is resolved from the image's /etc/passwd and may be uid 0; "
-                f"{settings.named('RequireNumericUser')} is set",
+                f"{required} is set",
                 "use the numeric uid instead of the name, e.g. " + EXAMPLE_USER,
+                f"a name, not a uid, and {required} is set",
             )
         return None
     if uid == 0:
@@ -507,12 +555,18 @@ def _check_group_part(group: str, settings: Settings) -> Finding | None:
 _FIX_ROOT = "set User to a non-root uid and gid, e.g. " + EXAMPLE_USER
 
 
-def _missing_user(cause: str | None) -> Finding:
+def _missing_user(cause: str | None, brief_cause: str | None = None) -> Finding:
     reason = (
         "the image's default user applies, which is root unless the image sets one, "
         "and that cannot be verified at deploy time"
     )
-    return Finding(Rule.MISSING_USER, f"{cause}: {reason}" if cause else reason, _FIX_ROOT)
+    short = "the image's default user applies (often root)"
+    return Finding(
+        Rule.MISSING_USER,
+        f"{cause}: {reason}" if cause else reason,
+        _FIX_ROOT,
+        f"{brief_cause}: image default applies" if brief_cause else short,
+    )
 
 
 def _malformed(reason: str) -> Finding:
@@ -590,15 +644,40 @@ class ContainerResult(NamedTuple):
             return f"container {quote(self.name)} (#{self.position})"
         return f"container #{self.position}"
 
-    def describe(self, when: str = "") -> str:
+    @property
+    def seen(self) -> str:
+        """The value decided, as messages show it."""
+        return "User not set" if self.user is None else f"User {_display(self.user)}"
+
+    def describe(self, when: str = "", origin: str = "") -> str:
         """One line: the container, the value seen and the verdict's reason (and fix); ``when``
-        follows the container's label (``", when HasProxy is true,"``)."""
-        seen = "User not set" if self.user is None else f"User {_display(self.user)}"
+        follows the container's label (``", when HasProxy is true,"``), ``origin`` the value
+        (``" from parameter AppUser"``). A violation that only warns (rule q) starts with
+        "Warning", one that blocks with "Violation"."""
         if self.finding is None:
-            return f"{self.label}{when}: {seen}: {self.note}"
+            return f"{self.label}{when}: {self.seen}{origin}: {self.note}"
+        kind = "Warning" if self.verdict is Verdict.WARN else "Violation"
         return (
-            f"Violation: {self.label}{when} {seen}: {self.finding.reason}. Fix: {self.finding.fix}."
+            f"{kind}: {self.label}{when} {self.seen}{origin}: {self.finding.reason}. "
+            f"Fix: {self.finding.fix}."
         )
+
+    @property
+    def short_label(self) -> str:
+        """``label`` without the position when the container has a name."""
+        return f"container {quote(self.name)}" if isinstance(self.name, str) else self.label
+
+    def what(self, when: str = "", origin: str = "") -> str:
+        """``describe`` without its kind and fix: the container, the value and the reason."""
+        reason = self.finding.reason if self.finding else self.note
+        return f"{self.label}{when} {self.seen}{origin}: {reason}"
+
+    def summary(self, when: str = "", origin: str = "") -> str:
+        """``describe`` in a few words, without the fix: the container, the value, what is
+        wrong."""
+        if self.finding is None:
+            return f"{self.short_label}{when}: {self.seen}{origin}: {self.note}"
+        return f"{self.short_label}{when} {self.seen}{origin}: {self.finding.brief}"
 
 
 class Report(NamedTuple):
@@ -616,6 +695,11 @@ class Report(NamedTuple):
         return tuple(r for r in self.results if r.verdict is Verdict.SKIP)
 
     @property
+    def warnings(self) -> tuple[ContainerResult, ...]:
+        """Violations of rules in ``WarnOnly``: reported, not blocking."""
+        return tuple(r for r in self.results if r.verdict is Verdict.WARN)
+
+    @property
     def compliant(self) -> bool:
         return not self.failures
 
@@ -629,14 +713,27 @@ class Report(NamedTuple):
             return fit(self._success_parts(), "skipped container", limit)
         failures = self.failures
         noun = "container" if len(self.results) == 1 else "containers"
-        head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}."
-        return fit([head, *(r.describe() for r in failures)], "violation", limit)
+        head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}"
+        if self.warnings:
+            head += f"; {len(self.warnings)} more reported only (WarnOnly)"
+        parts = [f"{head}.", *(r.describe() for r in (*failures, *self.warnings))]
+        return fit(parts, "violation", limit)
 
     def _success_parts(self) -> list[str]:
         if not self.results:
             return ["No ContainerDefinitions: nothing to check."]
         checked = len(self.results) - len(self.skipped)
         noun = "container" if len(self.results) == 1 else "containers"
+        warned = len(self.warnings)
+        if warned:
+            total = (
+                f"{len(self.results)} {noun}"
+                if checked == len(self.results)
+                else (f"{checked} of {len(self.results)} {noun}")
+            )
+            head = f"Checked {total}: {reported_only(warned)}; nothing is blocked."
+            parts = [r.describe() for r in self.warnings]
+            return [head, *parts, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
         if checked == 0:
             head = f"Checked 0 of {len(self.results)} {noun}: all skipped."
         elif checked == len(self.results):
@@ -644,6 +741,20 @@ class Report(NamedTuple):
         else:
             head = f"Checked {checked} of {len(self.results)} {noun}: none can run as {self._risk}."
         return [head, *(f"Skipped {r.label}: {r.note}." for r in self.skipped)]
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: "1 container", "2 containers"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def reported_only(count: int) -> str:
+    """How a message says ``count`` violations warn only (rule q)."""
+    one = count == 1
+    return (
+        f"{plural(count, 'violation')} {'is' if one else 'are'} reported only, as WarnOnly lists "
+        f"{'its rule' if one else 'their rules'}"
+    )
 
 
 def fit(parts: list[str], noun: str, limit: int) -> str:
@@ -744,7 +855,8 @@ def _decide_container(
     if finding and not windows and container.get("FirelensConfiguration") is not None:
         finding = _firelens(finding)
     if finding:
-        return ContainerResult(index, name, user, Verdict.FAIL, finding)
+        verdict = Verdict.WARN if finding.rule in settings.warn_only else Verdict.FAIL
+        return ContainerResult(index, name, user, verdict, finding)
     return ContainerResult(index, name, user, Verdict.PASS, note=_pass_note(user, windows))
 
 

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .policy import RULE_SUMMARIES, quote
+from .policy import REPOSITORY, RULE_SUMMARIES, Rule, plural, quote, rule_page
 from .scan import (
     INVALID_TASK_DEFINITION,
     NOT_A_TEMPLATE,
@@ -32,7 +32,7 @@ from .scan import (
 
 EXIT_COMPLIANT, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 TOOL = "ecs-nonroot"
-DOCUMENTATION = "https://github.com/guardrails-hooks/guardrails-ecs-nonrootuser/blob/main/README.md"
+DOCUMENTATION = f"{REPOSITORY}/README.md"
 RULES: dict[str, tuple[str, str]] = {
     **{rule.value: (summary, "error") for rule, summary in RULE_SUMMARIES.items()},
     UNRESOLVED_VALUE: (
@@ -60,6 +60,25 @@ RULES: dict[str, tuple[str, str]] = {
         "note",
     ),
 }
+
+
+SECURITY_SEVERITY = {
+    Rule.ROOT_USER.value: "8.8",
+    Rule.WINDOWS_ADMIN_USER.value: "8.8",
+    Rule.ROOT_GROUP.value: "7.0",
+    Rule.MISSING_USER.value: "7.0",
+    Rule.WINDOWS_MISSING_USER.value: "7.0",
+    Rule.NAMED_USER.value: "5.5",
+    Rule.MALFORMED_USER.value: "5.5",
+    Rule.UID_OUT_OF_RANGE.value: "5.5",
+    Rule.GID_OUT_OF_RANGE.value: "5.5",
+    Rule.UID_BELOW_MINIMUM.value: "4.0",
+    UNRESOLVED_VALUE: "5.5",
+    INVALID_TASK_DEFINITION: "4.0",
+}
+"""GitHub code scanning's ``security-severity`` of each rule that can fail (CVSS-like, 0 to 10:
+high from 7, medium from 4): root by value, or by default in most images, is high; what may
+hide root (a name, a malformed or out-of-range value, a value not known) is medium."""
 
 
 def exit_code(reports: Sequence[FileReport]) -> int:
@@ -132,15 +151,25 @@ def render_text(reports: Sequence[FileReport], detail: str = "normal", colour: b
             if detail == "quiet" and finding.level == "note":
                 continue
             where = printable(f"{path}:{finding.line}:{finding.column}: ")
-            rest = printable(f" [{finding.rule}] {shown(finding.logical_id)}: {finding.message}")
+            rest = printable(f" [{finding.rule}] {headline(finding)}")
             lines.append(where + _paint(finding.level, colour) + rest)
+            if detail == "verbose" and finding.brief != finding.message:
+                lines.append(printable(f"    {finding.message}"))
         if detail != "quiet" and not any(finding.level == "error" for finding in findings):
             count = sum(len(t.containers) for t in report.task_definitions)
-            counted = f"{_plural(len(report.task_definitions), 'task definition')}, "
-            counted += _plural(count, "container")
+            counted = f"{plural(len(report.task_definitions), 'task definition')}, "
+            counted += plural(count, "container")
             lines.append(f"{printable(path)}: {_paint('OK', colour)} ({counted})")
     lines.append(printable(_summary(reports)))
     return "\n".join(lines)
+
+
+def headline(finding: Finding) -> str:
+    """The finding in one short line, its place first: the logical id, then the container and
+    what is wrong (the reason and fix are in ``finding.message``)."""
+    logical_id = shown(finding.logical_id)
+    brief = finding.brief
+    return f"{logical_id} {brief}" if brief.startswith("container ") else f"{logical_id}: {brief}"
 
 
 def _counts(reports: Sequence[FileReport]) -> dict[str, int]:
@@ -163,24 +192,37 @@ def _counts(reports: Sequence[FileReport]) -> dict[str, int]:
 def _summary(reports: Sequence[FileReport]) -> str:
     counts = _counts(reports)
     findings = ", ".join(
-        _plural(counts[f"{level}s"], level) for level in ("error", "warning", "note")
+        plural(counts[f"{level}s"], level) for level in ("error", "warning", "note")
     )
     return (
-        f"{_plural(counts['templates'], 'template')} checked ({counts['skipped']} skipped, "
+        f"{plural(counts['templates'], 'template')} checked ({counts['skipped']} skipped, "
         f"{counts['unreadable']} unreadable): "
-        f"{_plural(counts['taskDefinitions'], 'task definition')}, "
-        f"{_plural(counts['containers'], 'container')}; {findings}."
+        f"{plural(counts['taskDefinitions'], 'task definition')}, "
+        f"{plural(counts['containers'], 'container')}; {findings}."
     )
 
 
-def render_github(reports: Sequence[FileReport]) -> str:
+GITHUB_SHOWN = 10
+"""Annotations of one kind (error, warning, notice) GitHub shows per step; the rest are only in
+the log."""
+
+
+def render_github(reports: Sequence[FileReport], detail: str = "normal") -> str:
     """GitHub Actions workflow commands (``::error file=...,line=...::message``), one per
-    finding and per unreadable file, escaped as the runner requires, then the summary."""
+    finding and per unreadable file, escaped as the runner requires, then the summary. Skipped
+    containers only when ``detail`` is "verbose", notes not when it is "quiet"; when more of a
+    kind are emitted than GitHub shows, a last annotation says how many there are."""
     lines = []
+    emitted = dict.fromkeys(("error", "warning", "notice"), 0)
     for report in reports:
         if report.status == "error":
             lines.append(_command("error", {"file": report.path}, f"cannot read: {report.note}"))
+            emitted["error"] += 1
         for finding in _findings([report]) if report.status == "checked" else []:
+            if (finding.rule == SKIPPED_CONTAINER and detail != "verbose") or (
+                finding.level == "note" and detail == "quiet"
+            ):
+                continue
             level = {"error": "error", "warning": "warning"}.get(finding.level, "notice")
             properties = {
                 "file": report.path,
@@ -189,6 +231,19 @@ def render_github(reports: Sequence[FileReport]) -> str:
                 "title": f"{TOOL} {finding.rule}",
             }
             lines.append(_command(level, properties, f"{finding.logical_id}: {finding.message}"))
+            emitted[level] += 1
+    hidden = {level: count for level, count in emitted.items() if count > GITHUB_SHOWN}
+    if hidden:
+        counted = ", ".join(plural(count, level) for level, count in hidden.items())
+        kind = min(("notice", "warning", "error"), key=emitted.__getitem__)
+        lines.append(
+            _command(
+                kind,
+                {"title": f"{TOOL}: more findings than annotations"},
+                f"{counted} in all: GitHub shows {GITHUB_SHOWN} annotations of a kind per step; "
+                "every finding is in this step's log (or use --format sarif for code scanning).",
+            )
+        )
     lines.append(_summary(reports))
     return "\n".join(lines)
 
@@ -252,14 +307,13 @@ def render_junit(reports: Sequence[FileReport]) -> str:
     ).decode("ascii")
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def render_json(reports: Sequence[FileReport]) -> str:
+def render_json(reports: Sequence[FileReport], config: str | None = None) -> str:
+    """Every detail: each file, task definition, container and finding, the summary, the exit
+    code and the configuration file used (``config``: null when none)."""
     import json
 
     document = {
+        "config": config,
         "files": [
             {
                 "path": report.path,
@@ -303,7 +357,9 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "level": finding.level,
+        "summary": finding.brief,
         "message": finding.message,
+        "fix": finding.fix or None,
         "line": finding.line,
         "column": finding.column,
         "container": finding.container,
@@ -352,10 +408,18 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
             "fullDescription": {"text": summary},
             "help": {
                 "text": summary,
-                "markdown": f"{summary} See the [decision table]({_help(rule_id)}).",
+                "markdown": f"{summary} See [{rule_id}]({rule_page(rule_id)}).",
             },
-            "helpUri": _help(rule_id),
+            "helpUri": rule_page(rule_id),
             "defaultConfiguration": {"level": level},
+            "properties": {
+                "tags": ["security"],
+                **(
+                    {"security-severity": SECURITY_SEVERITY[rule_id]}
+                    if rule_id in SECURITY_SEVERITY
+                    else {}
+                ),
+            },
         }
         for rule_id, (summary, level) in RULES.items()
     ]
@@ -384,14 +448,6 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
         ],
     }
     return json.dumps(document, indent=2)
-
-
-def _help(rule_id: str) -> str:
-    anchor = "decision-table" if rule_id in _POLICY_RULES else "checking-templates"
-    return f"{DOCUMENTATION}#{anchor}"
-
-
-_POLICY_RULES = frozenset(rule.value for rule in RULE_SUMMARIES)
 
 
 def _artifact(path: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ from .loader import (
     Template,
     TemplateError,
     load,
+    may_hold_task_definitions,
 )
 from .policy import (
     EXAMPLE_USER,
@@ -70,6 +71,10 @@ INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
 SKIPPED_CONTAINER = "skipped-container"
 NOT_A_TEMPLATE = "not a CloudFormation template"
+UNREADABLE_CANNOT_HOLD = (
+    "not valid YAML or JSON, and no task definition can be written in it: no "
+    "AWS::ECS::TaskDefinition, no escape, no transform or module"
+)
 
 # A platform to decide a container under when RuntimePlatform cannot be resolved.
 _PLATFORMS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -110,6 +115,15 @@ class Finding(NamedTuple):
     """The container's index in the list it is written in, when the finding is about one."""
     value: str | int | None = None
     """The User the verdict is on, when it is a value that may be shown."""
+    summary: str = ""
+    """The finding in one short line: where (the container) and what, without why or fix."""
+    fix: str = ""
+    """How to fix it, when there is something to do."""
+
+    @property
+    def brief(self) -> str:
+        """``summary``, or the message when there is none."""
+        return self.summary or self.message
 
 
 class ContainerVerdict(NamedTuple):
@@ -162,6 +176,8 @@ def check_file(path: str, data: bytes, options: Options) -> FileReport:
                 findings=findings,
             )
         except TemplateError as error:
+            if not _may_hold_task_definitions(data):
+                return FileReport(path, "skipped", f"{NOT_A_TEMPLATE} ({UNREADABLE_CANNOT_HOLD})")
             return FileReport(path, "error", f"cannot read: {error}")
         except ResolutionBudgetError as error:  # while expanding Fn::ForEach loops
             return FileReport(path, "error", f"cannot check: {error}")
@@ -185,6 +201,15 @@ def _collecting_garbage_after() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _may_hold_task_definitions(data: bytes) -> bool:
+    """Whether a file that cannot be read could hold a task definition: not when it is UTF-8
+    text in which none can be written (a Helm chart, a Go template)."""
+    try:
+        return may_hold_task_definitions(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return True
 
 
 def check_template(
@@ -213,15 +238,23 @@ def check_template(
                 checker.problem(
                     INVALID_TASK_DEFINITION,
                     "error",
-                    f"Cannot verify: {task_definition.problem}, and YAML loaders differ on "
-                    "which one counts. Fix: write each key once.",
+                    Said(
+                        f"Cannot verify: {task_definition.problem}, and YAML loaders differ on "
+                        "which one counts. Fix: write each key once.",
+                        f"{task_definition.problem}: YAML loaders differ on which one counts",
+                        "write each key once",
+                    ),
                 )
             else:
                 for site in checker.sites(task_definition.properties, guards, context):
                     checker.decide(site, conditions, readings)
         except ResolutionBudgetError as error:  # what was decided before it is set aside
             checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
-            checker.problem(UNRESOLVED_VALUE, "error", f"Cannot verify: {error}.")
+            checker.problem(
+                UNRESOLVED_VALUE,
+                "error",
+                Said(f"Cannot verify: {error}.", f"cannot verify: {error}"),
+            )
         reports.append(checker.report())
     return tuple(reports), tuple(findings)
 
@@ -245,21 +278,32 @@ def _unresolved_level(options: Options) -> str:
 
 def _unseen(template: Template, options: Options) -> list[Finding]:
     """A finding for each transform or module whose output cannot be known offline."""
-    return [
-        Finding(
-            UNRESOLVED_VALUE,
-            _unresolved_level(options),
-            f"Cannot verify: the {'module' if name.endswith(MODULE_SUFFIX) else 'transform'} "
-            f"{shown(name)} can add or change resources, task "
-            "definitions too, and only CloudFormation sees what it writes. Fix: check the "
-            "processed template (aws cloudformation get-template --template-stage Processed), "
-            "or rely on the hook at deploy time.",
-            "Transform",
-            *position,
+    fix = (
+        "check the processed template (aws cloudformation get-template --template-stage "
+        "Processed), or rely on the hook at deploy time"
+    )
+    findings = []
+    for name, position in template.transforms:
+        if name in _TRANSFORMS_SEEN:
+            continue
+        what = f"the {'module' if name.endswith(MODULE_SUFFIX) else 'transform'} {shown(name)}"
+        message = (
+            f"Cannot verify: {what} can add or change resources, task definitions too, and "
+            f"only CloudFormation sees what it writes. Fix: {fix}."
         )
-        for name, position in template.transforms
-        if name not in _TRANSFORMS_SEEN
-    ]
+        summary = f"{what} may write task definitions only CloudFormation sees"
+        findings.append(
+            Finding(
+                UNRESOLVED_VALUE,
+                _unresolved_level(options),
+                message,
+                "Transform",
+                *position,
+                summary=summary,
+                fix=fix,
+            )
+        )
+    return findings
 
 
 def _loop_problem(loop: Loop, problem: Unresolved, options: Options) -> Finding:
@@ -274,7 +318,24 @@ def _loop_problem(loop: Loop, problem: Unresolved, options: Options) -> Finding:
         )
         rule, level = UNRESOLVED_VALUE, _unresolved_level(options)
     message = f"Cannot verify the task definitions it writes: {problem.reason}. Fix: {fix}."
-    return Finding(rule, level, message, loop.name, *loop.position)
+    summary = f"cannot expand the loop: {problem.reason}"
+    return Finding(rule, level, message, loop.name, *loop.position, summary=summary, fix=fix)
+
+
+def _finding(
+    rule: str,
+    level: str,
+    said: Said,
+    logical_id: str,
+    position: tuple[int, int],
+    *,
+    container: int | None = None,
+    value: str | int | None = None,
+) -> Finding:
+    """The finding ``said`` gives, where it is written."""
+    return Finding(
+        rule, level, said.message, logical_id, *position, container, value, said.summary, said.fix
+    )
 
 
 class _Site(NamedTuple):
@@ -288,22 +349,38 @@ class _Site(NamedTuple):
     guards: Guards
 
 
+class Said(NamedTuple):
+    """What a finding says: the whole message (what, why, fix), one short line, and the fix."""
+
+    message: str
+    summary: str
+    fix: str = ""
+    what: str = ""
+    """A violation's message without its kind and fix (the container, the value, the reason),
+    for messages that build on it."""
+
+
+Render = Callable[[str, str], Said]
+"""A finding's text, given the conditions that lead there (", when C is true,") and where the
+User comes from (" from parameter AppUser", or "")."""
+
+
 class _Outcome(NamedTuple):
-    """The verdict on a container in one case, and its finding's message without conditions."""
+    """The verdict on a container in one case, and its finding's text without conditions."""
 
     verdict: str
     name: str | None = None
     rule: str = ""
     level: str = ""
-    render: Callable[[str], str] | None = None
-    """The finding's message, given the conditions that lead there (", when C is true,")."""
-    note: str = ""
+    render: Render | None = None
+    note: Said | None = None
+    """The YAML 1.1 note on its User, if any."""
     skipped: str = ""
     value: str | int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return self.verdict, self.rule, self.render("") if self.render else ""
+        return self.verdict, self.rule, self.render("", "").message if self.render else ""
 
 
 class _TaskDefinitionCheck:
@@ -356,23 +433,29 @@ class _TaskDefinitionCheck:
                 self.add(site, outcome, "")
         self.unconditional.clear()
 
-    def problem(self, rule: str, level: str, message: str) -> None:
+    def problem(self, rule: str, level: str, said: Said) -> None:
         """A finding about the task definition as a whole."""
-        line, column = self.position
-        self.findings.append(Finding(rule, level, message, self.logical_id, line, column))
+        self.findings.append(_finding(rule, level, said, self.logical_id, self.position))
 
     def unusable(self, place: str, value: Any, shape: str) -> None:
         """``place`` resolved to ``value``, which is not ``shape``."""
         if isinstance(value, Unresolved) and not value.invalid:
+            fix = _fix(value, self.options)
             self.problem(
                 UNRESOLVED_VALUE,
                 self.unresolved_level,
-                f"Cannot verify: {place}: {value.reason}. Fix: {_fix(value, self.options)}.",
+                Said(
+                    f"Cannot verify: {place}: {value.reason}. Fix: {fix}.",
+                    f"{place} cannot be resolved: {value.reason}",
+                    fix,
+                ),
             )
         elif isinstance(value, Unresolved):
-            self.problem(INVALID_TASK_DEFINITION, "error", f"{place}: {value.reason}.")
+            said = f"{place}: {value.reason}"
+            self.problem(INVALID_TASK_DEFINITION, "error", Said(f"{said}.", said))
         else:
-            self.problem(INVALID_TASK_DEFINITION, "error", f"{place} must be {shape}.")
+            said = f"{place} must be {shape}"
+            self.problem(INVALID_TASK_DEFINITION, "error", Said(f"{said}.", said))
 
     def sites(self, properties: Any, guards: Guards, context: Context) -> Iterator[_Site]:
         """Every container definition written in ``properties``, with its guards."""
@@ -423,10 +506,11 @@ class _TaskDefinitionCheck:
                     "UNRESOLVED",
                     rule=UNRESOLVED_VALUE,
                     level="error",
-                    render=lambda when: (
-                        f"Cannot verify: {label}{when}: its values depend on "
-                        f"{limit}. Fix: give the parameters those conditions compare with "
-                        "--parameter, or depend on fewer conditions."
+                    render=lambda when, _: Said(
+                        f"Cannot verify: {label}{when}: its values depend on {limit}. Fix: "
+                        f"{_FEWER_CONDITIONS}.",
+                        f"{label}{when}: its values depend on {limit}",
+                        _FEWER_CONDITIONS,
                     ),
                 ),
                 _when(site.guards),
@@ -513,22 +597,23 @@ class _TaskDefinitionCheck:
         found = []
         if outcome.render is not None:
             when_text = f", when {when}," if when else ""
-            found.append((outcome.rule, outcome.level, outcome.render(when_text)))
+            said = outcome.render(when_text, origin(container.get("User")))
+            found.append((outcome.rule, outcome.level, said))
         if outcome.note:
             found.append((UNQUOTED_YAML11, "note", outcome.note))
         if outcome.verdict == "SKIP" and outcome.skipped:
-            found.append((SKIPPED_CONTAINER, "note", f"Skipped {outcome.skipped}."))
-        for rule, level, message in found:
+            skipped = f"Skipped {outcome.skipped}."
+            found.append((SKIPPED_CONTAINER, "note", Said(skipped, skipped)))
+        for rule, level, said in found:
             self.findings.append(
-                Finding(
+                _finding(
                     rule,
                     level,
-                    message,
+                    said,
                     self.logical_id,
-                    line,
-                    column,
-                    site.position,
-                    outcome.value,
+                    (line, column),
+                    container=site.position,
+                    value=outcome.value,
                 )
             )
 
@@ -553,17 +638,20 @@ class _TaskDefinitionCheck:
         render = outcome.render
         assert render is not None
 
-        def unless(when: str) -> str:
-            violation, _, fix = render(when).removeprefix("Violation: ").rpartition(" Fix: ")
-            return (
-                f"Cannot verify: {violation} It passes only if {what}, and whether it does "
-                f"cannot be resolved: {place}: {unknown.reason}. Fix: {fix.rstrip('.')}; or "
-                f"{_fix(unknown, self.options)}."
+        def unless(when: str, origin: str) -> Said:
+            violation = render(when, origin)
+            fix = f"{violation.fix}; or {_fix(unknown, self.options)}"
+            return Said(
+                f"Cannot verify: {violation.what or violation.summary}. It passes only if {what}, "
+                "and whether it "
+                f"does cannot be resolved: {place}: {unknown.reason}. Fix: {fix}.",
+                f"{violation.summary}, unless {what} ({place} cannot be resolved)",
+                fix,
             )
 
         return self.unverified(outcome.name, unless)._replace(value=outcome.value)
 
-    def unverified(self, name: str | None, render: Callable[[str], str]) -> _Outcome:
+    def unverified(self, name: str | None, render: Render) -> _Outcome:
         """An ``unresolved-value`` outcome at the configured level."""
         return _Outcome("UNRESOLVED", name, UNRESOLVED_VALUE, self.unresolved_level, render)
 
@@ -603,7 +691,10 @@ class _TaskDefinitionCheck:
                 "FAIL",
                 rule=INVALID_TASK_DEFINITION,
                 level="error",
-                render=lambda when: f"RuntimePlatform{when}: {unknown.reason}.",
+                render=lambda when, _: Said(
+                    f"RuntimePlatform{when}: {unknown.reason}.",
+                    f"RuntimePlatform{when}: {unknown.reason}",
+                ),
             )
         linux, windows = (
             self.decided(index, container, {**platform, "RuntimePlatform": form})
@@ -612,12 +703,14 @@ class _TaskDefinitionCheck:
         if linux.verdict == windows.verdict:
             return linux  # the same on either platform (Linux's reason when both fail)
         label = _label(index, linux.name)
+        fix = _fix(unknown, self.options)
         return self.unverified(
             linux.name,
-            lambda when: (
+            lambda when, _: Said(
                 f"Cannot verify: {label}{when}: the verdict differs between Linux and "
-                f"Windows, and RuntimePlatform cannot be resolved: {unknown.reason}. "
-                f"Fix: {_fix(unknown, self.options)}."
+                f"Windows, and RuntimePlatform cannot be resolved: {unknown.reason}. Fix: {fix}.",
+                f"{label}{when}: Linux and Windows differ, and RuntimePlatform cannot be resolved",
+                fix,
             ),
         )
 
@@ -628,9 +721,9 @@ class _TaskDefinitionCheck:
                 _policy_input([container], platform), self.options.settings
             ).results
         except MalformedTaskDefinitionError as error:
-            problem = str(error)
+            said = Said(str(error), str(error).removesuffix("."))
             return _Outcome(
-                "FAIL", rule=INVALID_TASK_DEFINITION, level="error", render=lambda _: problem
+                "FAIL", rule=INVALID_TASK_DEFINITION, level="error", render=lambda *_: said
             )
         return self.from_result(result._replace(position=index))
 
@@ -643,41 +736,60 @@ class _TaskDefinitionCheck:
         note = _unquoted_note(result)
         user = result.user
         value = _shown_value(user)
-        if result.verdict is not Verdict.FAIL:
+        if result.verdict in (Verdict.PASS, Verdict.SKIP):
             skipped = f"{result.label}: {result.note}" if result.verdict is Verdict.SKIP else ""
             return _Outcome(result.verdict.value, name, note=note, skipped=skipped, value=value)
         if isinstance(user, Unresolved) and user.invalid:
+            fix = "correct the function; CloudFormation would refuse or fail it"
             return _Outcome(
                 "FAIL",
                 name,
                 INVALID_TASK_DEFINITION,
                 "error",
-                lambda when: (
-                    f"Violation: {result.label}{when} User: {user.reason}. "
-                    "Fix: correct the function; CloudFormation would refuse or fail it."
+                lambda when, _: Said(
+                    f"Violation: {result.label}{when} User: {user.reason}. Fix: {fix}.",
+                    f"{result.label}{when} User: {user.reason}",
+                    fix,
                 ),
                 note,
             )
         if isinstance(user, Unresolved):
+            fix = _fix(user, self.options)
             return self.unverified(
                 name,
-                lambda when: (
-                    f"Cannot verify: {result.label}{when} User: {user.reason}. "
-                    f"Fix: {_fix(user, self.options)}."
+                lambda when, _: Said(
+                    f"Cannot verify: {result.label}{when} User: {user.reason}. Fix: {fix}.",
+                    f"{result.label}{when} User cannot be resolved: {user.reason}",
+                    fix,
                 ),
             )._replace(note=note)
         finding = result.finding
         assert finding is not None
-        render: Callable[[str], str] = result.describe
-        if isinstance(user, Secret):
 
-            def render(when: str) -> str:
-                return (
+        def render(when: str, origin: str) -> Said:
+            summary = result.summary(when, origin)
+            if isinstance(user, Secret):
+                summary = f"{result.label}{when} User (the value of a NoEcho parameter, not shown)"
+                summary += f"{origin}: {finding.brief}"
+                message = (
                     f"Violation: {result.label}{when} User (the value of a NoEcho parameter, "
-                    f"not shown): {RULE_SUMMARIES[finding.rule]} Fix: {finding.fix}."
+                    f"not shown){origin}: {RULE_SUMMARIES[finding.rule]} Fix: {finding.fix}."
                 )
+                return Said(message, summary, finding.fix)
+            return Said(
+                result.describe(when, origin), summary, finding.fix, result.what(when, origin)
+            )
 
-        return _Outcome("FAIL", name, finding.rule.value, "error", render, note, value=value)
+        warns = result.verdict is Verdict.WARN
+        return _Outcome(
+            result.verdict.value,
+            name,
+            finding.rule.value,
+            "warning" if warns else "error",
+            render,
+            note,
+            value=value,
+        )
 
 
 _GLOB_TOKEN = re.compile(r"\[!?\]?[^\]]*\]|.", re.S)
@@ -749,10 +861,12 @@ def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
         verdict="UNRESOLVED",
         rule=UNRESOLVED_VALUE,
         level=level,
-        render=lambda when: (
-            f"Cannot verify: {render(when)} Whether a deployment has this value depends on "
-            "conditions, which depend on its parameter values: the hook decides it on the task "
-            "definition CloudFormation creates."
+        render=lambda when, origin: Said(
+            f"Cannot verify: {render(when, origin).message} Whether a deployment has this value "
+            "depends on conditions, which depend on its parameter values: the hook decides it on "
+            "the task definition CloudFormation creates.",
+            f"{render(when, origin).summary}, in some deployments only (it depends on conditions)",
+            _LEFT_TO_HOOK,
         ),
     )
 
@@ -810,9 +924,15 @@ def _when(taken: Guards) -> str:
     )
 
 
+_LEFT_TO_HOOK = "none here; the hook decides it on the task definition CloudFormation creates"
+_FEWER_CONDITIONS = (
+    "give the parameters those conditions compare with --parameter, or depend on fewer conditions"
+)
+
+
 def _fix(value: Unresolved, options: Options) -> str:
     if options.certain_only:
-        return "none here; the hook decides it on the task definition CloudFormation creates"
+        return _LEFT_TO_HOOK
     if value.parameter is not None:
         return f"give its value with --parameter {shown(value.parameter)}=VALUE, or use a literal"
     return (
@@ -821,13 +941,37 @@ def _fix(value: Unresolved, options: Options) -> str:
     )
 
 
-def _unquoted_note(result: ContainerResult) -> str:
+def _unquoted_note(result: ContainerResult) -> Said | None:
     if not isinstance(result.user, PlainScalar) or result.verdict is Verdict.SKIP:
-        return ""
+        return None
     text, number = quote(result.user), result.user.number
     reading = result.user.reading if number is None else f"the number {number}"
     checked = "as written" if number is None else "both as written and as that number"
-    return (
+    fix = f"quote it: User: {text}"
+    return Said(
         f"Note: {result.label} User {text} is unquoted, and YAML 1.1 loaders read it as "
-        f"{reading}, not as the text; it was checked {checked}. Fix: quote it: User: {text}."
+        f"{reading}, not as the text; it was checked {checked}. Fix: {fix}.",
+        f"{result.label} User {text} is unquoted: YAML 1.1 reads {reading}",
+        fix,
     )
+
+
+def origin(written: Any) -> str:
+    """Where a value written as ``written`` comes from, for messages: `` from parameter
+    AppUser``, `` from mapping Users``, `` from condition IsProd``, `` from Fn::Sub``; "" for a
+    literal."""
+    if not isinstance(written, dict) or len(written) != 1:
+        return ""
+    ((function, arguments),) = written.items()
+    if function == "Ref" and isinstance(arguments, str):
+        kind = "pseudo parameter" if arguments.startswith("AWS::") else "parameter"
+        return f" from {kind} {shown(arguments)}"
+    if function == "Fn::FindInMap" and isinstance(arguments, list) and arguments:
+        name = arguments[0]
+        return f" from mapping {shown(name)}" if isinstance(name, str) else " from Fn::FindInMap"
+    if function == "Fn::If" and isinstance(arguments, list) and arguments:
+        condition = arguments[0]
+        return f" from condition {shown(condition)}" if isinstance(condition, str) else ""
+    if isinstance(function, str) and function.startswith("Fn::"):
+        return f" from {function}"
+    return ""

@@ -42,17 +42,18 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .loader import MODULE_SUFFIX, TASK_DEFINITION
-from .policy import MESSAGE_LIMIT, Settings, fit
+from .loader import TASK_DEFINITION, may_hold_task_definitions
+from .policy import MESSAGE_LIMIT, Settings, reported_only
 from .resolve import shown
 from .scan import Finding, Options, TaskDefinitionReport, check_file
 
 MAX_TEMPLATE_BYTES = 1_048_576
 """The largest template CloudFormation takes (1 MB, from S3)."""
 FAIL = "FAIL"
+WARN = "WARN"
 UNVERIFIED = "UNVERIFIED"
 SKIPPED = "SKIPPED"
-STATUSES = (FAIL, UNVERIFIED, SKIPPED)
+STATUSES = (FAIL, WARN, UNVERIFIED, SKIPPED)
 
 _TEMPLATE_KEYS = ("template", "Template")
 _CHANGES_KEYS = ("changedResources", "ChangedResources")
@@ -74,12 +75,17 @@ class Item(NamedTuple):
     template, where it is written."""
 
     status: str
-    """FAIL, UNVERIFIED, or SKIPPED (exempt, as the configuration says)."""
+    """FAIL, WARN (a violation of a rule in WarnOnly), UNVERIFIED, or SKIPPED (exempt, as the
+    configuration says)."""
     logical_id: str
     line: int | None
     message: str
     container: int | None = None
     """The container's index in its task definition's list, when the item is about one."""
+    rule: str = ""
+    summary: str = ""
+    """The item in a few words (the container, the value, what is wrong), without the fix."""
+    fix: str = ""
 
     @property
     def failed(self) -> bool:
@@ -152,7 +158,7 @@ def check_stack(
     text, lines = _template(payload)
     if text is None:
         raise PayloadShapeError("the stack payload holds no template")
-    if not _may_hold_task_definitions(text):
+    if not may_hold_task_definitions(text):
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
     return _summary(_check(text, settings, lines, known), "task definition")
 
@@ -283,8 +289,8 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
             if container.verdict == FAIL:
                 failing += 1
                 offending.add(report.logical_id)
-            if finding is not None and container.verdict in (FAIL, "UNRESOLVED"):
-                status = FAIL if container.verdict == FAIL else UNVERIFIED
+            if finding is not None and container.verdict in _ITEM_STATUS:
+                status = _ITEM_STATUS[container.verdict]
                 items.append(_item(finding, status, entry.lines, report.line or None))
             elif container.skipped:
                 skipped += 1
@@ -299,18 +305,25 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
         ]
     items.sort(key=lambda item: STATUSES.index(item.status))  # offenders first, in written order
     unverified = sum(item.status == UNVERIFIED for item in items)
+    warned = [item for item in items if item.status == WARN]
     plural = "" if len(reports) == 1 else "s"
+    reported = f"; {len(warned)} more reported only (WarnOnly)" if warned else ""
     if failing:
         head = (
             f"{failing} of {containers} containers, in {len(offending)} of {len(reports)} "
-            f"{noun}{plural}, can run as root."
+            f"{noun}{plural}, can run as root{reported}."
         )
-        offenders = [item.describe() for item in items if item.status == FAIL]
-        return Outcome(True, fit([head, *offenders], "violation", MESSAGE_LIMIT), tuple(items))
+        shown_items = [item for item in items if item.status in (FAIL, WARN)]
+        return Outcome(True, grouped(head, shown_items, MESSAGE_LIMIT), tuple(items))
     if not reports and not items:
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
     counted = f"{containers} containers" + (f" ({skipped} skipped)" if skipped else "")
     head = f"Checked {counted} in {len(reports)} {noun}{plural}: none can run as root"
+    if warned:
+        head = (
+            f"Checked {counted} in {len(reports)} {noun}{plural}: nothing is blocked; "
+            f"{reported_only(len(warned))}"
+        )
     if unverified:
         head += (
             f" in every deployment of this template; {unverified} cannot be decided before "
@@ -319,12 +332,57 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
         )
     else:
         head += "."
-    return Outcome(False, head, tuple(items))
+    return Outcome(False, grouped(head, warned, MESSAGE_LIMIT), tuple(items))
+
+
+_ITEM_STATUS = {FAIL: FAIL, "WARN": WARN, "UNRESOLVED": UNVERIFIED}
+"""The item a container's verdict gives, when it gives one."""
+
+
+def grouped(head: str, items: list[Item], limit: int) -> str:
+    """``head``, then ``items`` grouped by rule and fix, each group's fix said once
+    (``[root-user] A line 3: container "x" (#0) User "0": uid 0 is root; ... Fix: ...``),
+    at most ``limit`` characters: what does not fit is counted."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for item in items:
+        kind = "Warning" if item.status == WARN else "Violation"
+        brief = item.summary or item.message
+        groups.setdefault((kind, item.rule, item.fix), []).append(f"{item.place}: {brief}")
+    text = head
+    left = len(items)
+    for (kind, rule, fix), briefs in groups.items():
+        ending = f". Fix: {fix}." if fix else "."
+        opening = f" {kind} [{rule}]: " if rule else f" {kind}: "
+        for number, brief in enumerate(briefs):
+            last = number == len(briefs) - 1
+            part = (opening if number == 0 else "; ") + brief + (ending if last else "")
+            reserved = (0 if last else len(ending)) + len(_more(left - 1))
+            if len(text) + len(part) + reserved > limit:
+                return (text + (ending if number else "") + _more(left))[:limit]
+            text += part
+            left -= 1
+    return text
+
+
+def _more(count: int) -> str:
+    """How a message that is cut counts what it leaves out."""
+    if count == 0:
+        return ""
+    return f" ...and {count} more violation{'' if count == 1 else 's'}."
 
 
 def _item(finding: Finding, status: str, lines: bool, fallback: int | None = None) -> Item:
     line = finding.line if lines else fallback
-    return Item(status, finding.logical_id, line or None, finding.message, finding.container)
+    return Item(
+        status,
+        finding.logical_id,
+        line or None,
+        finding.message,
+        finding.container,
+        finding.rule,
+        finding.summary,
+        finding.fix,
+    )
 
 
 def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
@@ -337,12 +395,6 @@ def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
     if isinstance(template, Mapping):
         return json.dumps(template), False
     raise PayloadShapeError("the payload's template is neither text nor an object")
-
-
-def _may_hold_task_definitions(text: str) -> bool:
-    """False only when no task definition can be written in ``text``: the type is not written
-    out, no escape could spell it, and no transform or module could add one."""
-    return any(sign in text for sign in (TASK_DEFINITION, "\\", "Transform", MODULE_SUFFIX))
 
 
 def _properties(context: object) -> Mapping[str, Any] | None:
