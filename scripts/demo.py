@@ -1,5 +1,6 @@
 """Show the hook deciding on sample task definitions through its real Lambda entrypoint, then on
-the templates in examples/ as a stack's template, then the same policy as a command over them."""
+the templates in examples/ as a stack's template, then the same policy as a command over them
+(with the repository's .ecs-nonroot.json, found by itself)."""
 
 import json
 import subprocess
@@ -59,6 +60,11 @@ CASES: list[tuple[str, Any, Any]] = [
         None,
     ),
     ("Windows, ContainerUser", task_definition("ContainerUser", windows=True), None),
+    (
+        "User not set, WarnOnly: missing-user (phased)",
+        task_definition("1000:1000", ...),
+        {**READY, "WarnOnly": ["missing-user"]},
+    ),
     ("invalid configuration", task_definition("1000"), {"MinimumUid": "lots"}),
 ]
 
@@ -88,8 +94,12 @@ def main() -> None:
         for annotation in response.get("annotations", []):
             print(f"    {annotation['status']:<7} {annotation['statusMessage']}")
     command = Path(sys.executable).with_name("ecs-nonroot")
-    for template in ("compliant.yaml", "noncompliant.yaml"):
-        arguments = ["check", f"examples/{template}", "--config", "examples/hook-config.json"]
+    print("\nThe command, with the repository's .ecs-nonroot.json (the ready configuration):")
+    for arguments in (
+        ["check", "examples/compliant.yaml"],
+        ["check", "examples/noncompliant.yaml"],
+        ["check", "examples", "--warn-only", "missing-user", "--quiet"],
+    ):
         print(f"\n$ ecs-nonroot {' '.join(arguments)}", flush=True)
         status = subprocess.run([command, *arguments], cwd=examples.parent, check=False)
         print(f"(exit code {status.returncode})")

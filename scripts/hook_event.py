@@ -135,3 +135,32 @@ def big_template(size: int, as_yaml: bool) -> str:
     if as_yaml:
         return yaml_header + "".join(blocks)
     return json.dumps({**header, "Resources": resources})
+
+
+def main(arguments: list[str] | None = None) -> int:
+    """Print the event for a task definition with one container per USER (``-`` for none):
+    ``python scripts/hook_event.py 0 1000:1000 - | ...`` feeds ``handlers.hook`` or a Lambda
+    endpoint by hand."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Print the event CloudFormation sends the hook for a task definition with "
+        "one container per USER.",
+    )
+    parser.add_argument("users", nargs="+", metavar="USER", help='a User value; "-" for none')
+    parser.add_argument("--windows", action="store_true", help="a Windows task definition")
+    parser.add_argument(
+        "--config",
+        metavar="JSON",
+        help='the type configuration, e.g. \'{"WarnOnly": ["missing-user"]}\'',
+    )
+    args = parser.parse_args(arguments)
+    users = [... if user == "-" else user for user in args.users]
+    configuration = json.loads(args.config) if args.config else None
+    event = hook_event(task_definition(*users, windows=args.windows), configuration)
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -177,6 +177,17 @@ def test_the_policy_configuration_applies(aws: dict[str, str]) -> None:
     assert found[f"aws://{CALLER}/{REGION}/stack/workers"] == "FAIL"
 
 
+def test_the_configuration_file_in_the_working_directory_applies(aws: dict[str, str]) -> None:
+    deploy(aws, CALLER)
+    Path(".ecs-nonroot.json").write_text('{"ExemptContainerNames": ["*p*"]}', encoding="utf-8")
+    code, document, _ = run_audit(aws, "--region", REGION, "--in-use")
+    assert (code, document["config"]) == (1, ".ecs-nonroot.json")
+    assert verdicts(document)[f"aws://{CALLER}/{REGION}/task-definition/served:1"] == "PASS"
+    code, document, _ = run_audit(aws, "--region", REGION, "--in-use", "--no-config")
+    assert (code, document["config"]) == (1, None)
+    assert verdicts(document)[f"aws://{CALLER}/{REGION}/task-definition/served:1"] == "FAIL"
+
+
 def test_accounts_by_role_with_one_unreadable_keep_the_rest_and_say_so(
     aws: dict[str, str],
 ) -> None:

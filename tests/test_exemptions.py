@@ -162,8 +162,11 @@ def test_every_output_shows_a_skipped_container_with_its_entry_and_reason(
             f"::notice file={template.replace(':', '%3A')},line=9,col=11,"
             f"title=ecs-nonroot {SKIPPED_CONTAINER}::Web: {SKIP_TEXT}"
         ) in out.splitlines()
-    else:
-        assert f"{template}:9:11: note [{SKIPPED_CONTAINER}] Web: {SKIP_TEXT}" in out.splitlines()
+    else:  # the entry and reason in a few words; all of it with --verbose
+        brief = 'Skipped container "log_router": exempt by Exemptions[0]: "SEC-42 router".'
+        assert f"{template}:9:11: note [{SKIPPED_CONTAINER}] Web: {brief}" in out.splitlines()
+        _, out = run(capsys, template, "--config", config, "--verbose")
+        assert f"    {SKIP_TEXT}" in out.splitlines()
 
 
 def test_json_findings_carry_the_value_decided(

@@ -307,3 +307,20 @@ def test_an_unknown_warn_only_rule_is_an_invalid_configuration() -> None:
         "InvalidTypeConfiguration",
     )
     assert 'WarnOnly[0] "missing-usr" is not a rule id' in response["message"]
+
+
+def test_the_event_script_prints_an_event_the_entrypoint_decides(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import hook_event as script
+
+    assert script.main(["0", "-", "--config", '{"WarnOnly": ["missing-user"]}']) == 0
+    event = json.loads(capsys.readouterr().out)
+    users = [
+        c.get("User")
+        for c in event["requestData"]["targetModel"]["resourceProperties"]["ContainerDefinitions"]
+    ]
+    assert users == ["0", None]
+    response = invoke(event)
+    assert response["hookStatus"] == "FAILED"
+    assert "1 more reported only (WarnOnly)" in response["message"]

@@ -218,12 +218,15 @@ class Exemption(NamedTuple):
             for value in (container.get(place),)
         )
 
-    def describe(self) -> str:
+    def describe(self, brief: bool = False) -> str:
         """'exempt by Exemptions[0] (Image "x/*"): "the reason"', for messages; an
-        ExemptContainerNames or ExemptImages pattern, which has no reason, by its pattern."""
+        ExemptContainerNames or ExemptImages pattern, which has no reason, by its pattern.
+        ``brief``: without the patterns, the reason cut short."""
         given = self.patterns()
         if not self.reason:
-            return f"exempt by {self.source} pattern {quote(given[0][1])}"
+            return f"exempt by {self.source} pattern {quote(given[0][1], BRIEF if brief else 64)}"
+        if brief:
+            return f"exempt by {self.source}: {quote(self.reason, BRIEF)}"
         fields = ", ".join(
             f"{'ContainerName' if place == 'Name' else place} {quote(pattern)}"
             for place, pattern in given
@@ -315,6 +318,8 @@ _CONFIG_KEYS = frozenset(
 MAX_PATTERNS = 100
 _ENTRY_FIELDS = {"ContainerName": 255, "Image": 1024}
 MAX_REASON = 256
+BRIEF = 40
+"""The longest a reason or pattern is shown in a one-line summary."""
 MAX_TAG_KEY = 128
 
 
@@ -636,6 +641,8 @@ class ContainerResult(NamedTuple):
     verdict: Verdict
     finding: Finding | None = None
     note: str = ""
+    brief: str = ""
+    """``note`` in a few words, when it is long (why a container is skipped)."""
 
     @property
     def label(self) -> str:
@@ -790,6 +797,7 @@ def evaluate(properties: object, settings: Settings) -> Report:
             f"ContainerDefinitions must be a list, got {_kind(containers)}."
         )
     exception = tag_exception(properties.get("Tags"), settings)
+    brief = tag_exception(properties.get("Tags"), settings, brief=True)
     results = []
     for index, container in enumerate(containers):
         if not isinstance(container, Mapping):
@@ -798,15 +806,18 @@ def evaluate(properties: object, settings: Settings) -> Report:
             )
         if exception:
             name, user = container.get("Name"), container.get("User")
-            results.append(ContainerResult(index, name, user, Verdict.SKIP, note=exception))
+            results.append(
+                ContainerResult(index, name, user, Verdict.SKIP, note=exception, brief=brief)
+            )
         else:
             results.append(_decide_container(index, container, windows, settings))
     return Report(tuple(results), windows)
 
 
-def tag_exception(tags: object, settings: Settings) -> str:
+def tag_exception(tags: object, settings: Settings, brief: bool = False) -> str:
     """Why the task definition is excepted by its tag (rule a), or "": its ``Tags`` hold
-    ``ExceptionTagKey`` with a value that is not blank, and no blank one."""
+    ``ExceptionTagKey`` with a value that is not blank, and no blank one. ``brief``: the key and
+    reason cut short."""
     key = settings.exception_tag_key
     if key is None or isinstance(tags, (str, bytes)) or not isinstance(tags, Sequence):
         return ""
@@ -816,6 +827,8 @@ def tag_exception(tags: object, settings: Settings) -> str:
     reasons = [value.strip() for value in values if isinstance(value, str) and value.strip()]
     if not values or len(reasons) < len(values):
         return ""
+    if brief:
+        return f"excepted by its tag {quote(key, BRIEF)}: {quote(reasons[0], BRIEF)}"
     return f"excepted by its tag {quote(key)}: {quote(reasons[0], MAX_REASON)}"
 
 
@@ -842,7 +855,14 @@ def _decide_container(
     name, user = container.get("Name"), container.get("User")
     exemption = next((e for e in settings.exemptions if e.matches(container)), None)
     if exemption:
-        return ContainerResult(index, name, user, Verdict.SKIP, note=exemption.describe())
+        return ContainerResult(
+            index,
+            name,
+            user,
+            Verdict.SKIP,
+            note=exemption.describe(),
+            brief=exemption.describe(True),
+        )
     if windows and settings.windows_containers is WindowsMode.SKIP:
         return ContainerResult(
             index,

@@ -376,6 +376,7 @@ class _Outcome(NamedTuple):
     note: Said | None = None
     """The YAML 1.1 note on its User, if any."""
     skipped: str = ""
+    skipped_brief: str = ""
     value: str | int | None = None
 
     @property
@@ -603,7 +604,8 @@ class _TaskDefinitionCheck:
             found.append((UNQUOTED_YAML11, "note", outcome.note))
         if outcome.verdict == "SKIP" and outcome.skipped:
             skipped = f"Skipped {outcome.skipped}."
-            found.append((SKIPPED_CONTAINER, "note", Said(skipped, skipped)))
+            brief = f"Skipped {outcome.skipped_brief or outcome.skipped}."
+            found.append((SKIPPED_CONTAINER, "note", Said(skipped, brief)))
         for rule, level, said in found:
             self.findings.append(
                 _finding(
@@ -737,8 +739,18 @@ class _TaskDefinitionCheck:
         user = result.user
         value = _shown_value(user)
         if result.verdict in (Verdict.PASS, Verdict.SKIP):
-            skipped = f"{result.label}: {result.note}" if result.verdict is Verdict.SKIP else ""
-            return _Outcome(result.verdict.value, name, note=note, skipped=skipped, value=value)
+            skipped = brief = ""
+            if result.verdict is Verdict.SKIP:
+                skipped = f"{result.label}: {result.note}"
+                brief = f"{result.short_label}: {result.brief or result.note}"
+            return _Outcome(
+                result.verdict.value,
+                name,
+                note=note,
+                skipped=skipped,
+                skipped_brief=brief,
+                value=value,
+            )
         if isinstance(user, Unresolved) and user.invalid:
             fix = "correct the function; CloudFormation would refuse or fail it"
             return _Outcome(
