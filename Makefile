@@ -27,11 +27,38 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-hook realworld register configure org-deploy org-status org-off audit-demo release clean
+	demo test bench bench-startup bench-hook realworld register configure org-deploy org-status org-off audit-demo release clean
 
 help:
-	@echo "make demo   set up, then show the hook deciding on sample task definitions"
-	@echo "make test   set up, then run every check"
+	@echo "Two commands for a fresh machine (each sets itself up):"
+	@echo "  make demo            show the hook deciding on sample task definitions, then ecs-nonroot on examples/"
+	@echo "  make test            run every check, as CI does (.ci/run): lint validate check-generated unit contract"
+	@echo "Their steps:"
+	@echo "  make install         create .venv/ with python3.12 and the pinned toolchain"
+	@echo "  make generate        regenerate the models and docs/README.md from schema.json (cfn generate)"
+	@echo "  make check-generated regenerate, and fail if anything generated differs from what is committed"
+	@echo "  make validate        validate schema.json (cfn validate)"
+	@echo "  make lint            ruff and mypy (strict)"
+	@echo "  make unit            the tests (pytest), after building what they check"
+	@echo "  make package         build the reproducible hook package, $(PACKAGE)"
+	@echo "  make package-report  show what the hook package holds"
+	@echo "  make contract        the cfn test contract suite against the packaged hook, and its negative control"
+	@echo "Measurements:"
+	@echo "  make bench           time ecs-nonroot against its peers; records docs/benchmarks.md"
+	@echo "  make bench-startup   start-up on one template, beside cfn-guard's, and its parts; records docs/benchmarks.md"
+	@echo "  make bench-hook      time the packaged hook per invocation and at a cold start; records docs/benchmarks.md"
+	@echo "  make realworld       compare ecs-nonroot with an independent reading: make realworld CORPUS=\"DIR ...\""
+	@echo "Rolling out (docs/register.md, docs/organization.md; ACCOUNT= and REGION= required, DRY_RUN=1 only prints):"
+	@echo "  make register        register the hook in one account and Region (cfn submit)"
+	@echo "  make configure       enable it there with deploy/config/MODE.json (MODE=audit or enforce)"
+	@echo "  make org-deploy      upload the package and deploy the StackSet to OUS in REGIONS (BUCKET=, MODE=)"
+	@echo "  make org-status      show the StackSet, its latest operations and its instances"
+	@echo "  make org-off         disable the hook in every account of the StackSet at once"
+	@echo "  make audit-demo      ecs-nonroot audit across two accounts of a local AWS stand-in"
+	@echo "Other:"
+	@echo "  make release         build the command's sdist and wheel reproducibly, checked by twine"
+	@echo "  make clean           remove what the targets built"
+	@echo "  make help            this list"
 
 install: $(STAMP)
 
@@ -159,6 +186,12 @@ bench: $(STAMP) $(GUARD) $(CHECKOV)
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python bench/corpus.py .cache/bench
 	$(BIN)/python bench/run.py .cache/bench --guard $(GUARD) --checkov $(CHECKOV)
+
+# Start-up on one small template, beside cfn-guard's, and what it is made of; records
+# docs/benchmarks.md. BEFORE=DIR (another checkout's src) adds a row for comparison, not recorded.
+bench-startup: $(STAMP) $(GUARD)
+	$(BIN)/python -m compileall -q src $(BEFORE)
+	$(BIN)/python bench/startup.py --guard $(GUARD) $(if $(BEFORE),--before $(BEFORE))
 
 # The yardstick on public templates: CORPUS is a list of directories (docs/realworld.md says
 # which repositories at which commits); records docs/realworld.md.

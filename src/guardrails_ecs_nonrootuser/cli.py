@@ -193,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Check that no container of an ECS task definition can run as root.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{check,audit}")
+    # prog given: argparse would otherwise format a usage line (and import shutil) to make it
+    commands = parser.add_subparsers(dest="command", metavar="{check,audit}", prog="ecs-nonroot")
     check = commands.add_parser(
         "check",
         help="check CloudFormation templates",

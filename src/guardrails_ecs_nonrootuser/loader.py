@@ -47,8 +47,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from json.decoder import JSONDecodeError
-from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 
 import yaml
@@ -690,6 +688,9 @@ class _JsonReader:
     """A JSON reader that records where each value starts, as PyYAML's marks do."""
 
     def __init__(self, text: str, lines: _Lines) -> None:
+        from json import decoder  # here: a YAML template never needs it (start-up time)
+
+        self.decoder = decoder
         self.text = text
         self.end = 0
         self.lines = lines
@@ -776,8 +777,8 @@ class _JsonReader:
 
     def string(self, index: int) -> str:
         try:
-            value, self.end = _scanstring(self.text, index + 1, True)
-        except JSONDecodeError as error:
+            value, self.end = self.decoder.scanstring(self.text, index + 1, True)  # type: ignore[attr-defined]
+        except self.decoder.JSONDecodeError as error:
             self.fail(error.pos, error.msg)
         return str(value)
 

@@ -48,7 +48,6 @@ would refuse or fail (malformed, ``Fn::Select`` out of range, ``Fn::FindInMap`` 
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import sys
 import time
@@ -347,6 +346,8 @@ class Conditions:
             left, right = (resolve(item, self._decide) for item in argument)
             if not isinstance(left, Unresolved) and not isinstance(right, Unresolved):
                 return bool(left == right)
+        import json  # here: most templates never need it (start-up time)
+
         key = json.dumps([seen[-1] if formula is None else None, formula], default=str)
         value = atoms.setdefault(key, None)
         return value is None or bool(value)
