@@ -193,8 +193,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check that no container of an ECS task definition can run as root.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    # prog given: argparse would otherwise format a usage line (and import shutil) to make it
-    commands = parser.add_subparsers(dest="command", metavar="{check,audit}", prog="ecs-nonroot")
+    commands = parser.add_subparsers(dest="command", metavar="{check,audit}")
     check = commands.add_parser(
         "check",
         help="check CloudFormation templates",
