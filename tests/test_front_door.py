@@ -89,6 +89,14 @@ def test_every_way_of_naming_a_directory_finds_the_same_templates_and_findings(
     assert verdicts(capsys, argument.format(root=project)) == expected
 
 
+def test_no_path_is_the_working_directory(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, project: Path
+) -> None:
+    monkeypatch.chdir(project / "stacks")
+    assert verdicts(capsys) == verdicts(capsys, ".")
+    assert verdicts(capsys)[0] == 1
+
+
 def test_paths_are_shown_as_given_without_dot_components(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, project: Path
 ) -> None:

@@ -200,7 +200,13 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="template, directory, or -")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        default=["."],
+        metavar="PATH",
+        help="template, directory (searched), or - for standard input; default: .",
+    )
     _policy_arguments(check)
     check.add_argument(
         "--parameter",
