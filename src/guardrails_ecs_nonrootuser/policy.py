@@ -717,7 +717,8 @@ class Report(NamedTuple):
     def message(self, limit: int = MESSAGE_LIMIT) -> str:
         """The one-line answer, at most ``limit`` characters."""
         if self.compliant:
-            return fit(self._success_parts(), "skipped container", limit)
+            noun = "container" if self.warnings else "skipped container"
+            return fit(self._success_parts(), noun, limit)
         failures = self.failures
         noun = "container" if len(self.results) == 1 else "containers"
         head = f"{len(failures)} of {len(self.results)} {noun} can run as {self._risk}"
