@@ -711,3 +711,52 @@ def test_option_names_are_the_readers() -> None:
     assert below is not None and below.reason == "uid 5 is below --minimum-uid 10"
     hook = check_linux_user("1000:0", STRICT)
     assert hook is not None and hook.fix.endswith("or set AllowRootGroup")
+
+
+@pytest.mark.parametrize(
+    ("warn_only", "user", "verdict"),
+    [
+        pytest.param(["missing-user"], None, Verdict.WARN, id="listed-rule-warns"),
+        pytest.param(["missing-user"], ":1000", Verdict.WARN, id="empty-user-part-warns"),
+        pytest.param(["missing-user"], "0", Verdict.FAIL, id="other-rule-blocks"),
+        pytest.param(["root-user", "root-group"], "1000:0", Verdict.WARN, id="group-rule-warns"),
+        pytest.param(["root-user"], "1000", Verdict.PASS, id="passing-stays-pass"),
+        pytest.param([], None, Verdict.FAIL, id="empty-blocks-everything"),
+    ],
+)
+def test_q_warn_only_rules_are_reported_without_blocking(
+    warn_only: list[str], user: str | None, verdict: Verdict
+) -> None:
+    settings = Settings.from_mapping({"WarnOnly": warn_only})
+    container = {"Name": "app", "Image": "nginx", **({"User": user} if user else {})}
+    report = evaluate({"ContainerDefinitions": [container]}, settings)
+    (result,) = report.results
+    assert result.verdict is verdict
+    assert report.compliant is (verdict is not Verdict.FAIL)
+    if verdict is Verdict.WARN:
+        assert result.finding is not None and result.finding.fix
+        assert report.message().startswith(
+            "Checked 1 container: 1 violation is reported only, as WarnOnly lists its rule; "
+            'nothing is blocked. Warning: container "app" (#0) User'
+        )
+
+
+def test_q_exemptions_apply_before_warn_only() -> None:
+    settings = Settings.from_mapping({"WarnOnly": ["missing-user"], "ExemptImages": ["vendor/*"]})
+    report = evaluate({"ContainerDefinitions": [{"Name": "a", "Image": "vendor/x"}]}, settings)
+    assert [r.verdict for r in report.results] == [Verdict.SKIP]
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        pytest.param(["missing-usr"], "WarnOnly[0]", id="unknown-id"),
+        pytest.param(["Missing-User"], "WarnOnly[0]", id="wrong-case"),
+        pytest.param("missing-user", "WarnOnly", id="not-a-list"),
+        pytest.param(["missing-user", 7], "WarnOnly[1]", id="not-text"),
+    ],
+)
+def test_q_warn_only_refuses_what_is_not_a_rule_id_by_name(value: Any, key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_mapping({"WarnOnly": value})
+    assert raised.value.key == key
