@@ -430,3 +430,164 @@ def test_check_help_lists_every_format(capsys: pytest.CaptureFixture[str]) -> No
     text = " ".join(capsys.readouterr().out.split())
     for form in ("text", "json", "sarif", "github", "junit"):
         assert f"{form}:" in text
+
+
+# --- what an adversarial reading found ------------------------------------------------------------
+
+CONDITIONAL = """\
+Parameters:
+  Env: {Type: String, Default: prod}
+Mappings:
+  Schedule: {Backup: {At: 12:30}}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Root:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions: [{Name: app, Image: nginx, User: "0"}]
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Condition: IsProd
+    Properties:
+      ContainerDefinitions: [{Name: web, Image: nginx}]
+"""
+
+
+def test_warn_only_under_conditions_and_yaml11_numbers_still_fails_other_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A warning decided over the cases of a condition (or both readings of a YAML 1.1 number)
+    is weighed with the other verdicts: it never stops the check of the template."""
+    path = tmp_path / "t.yaml"
+    path.write_text(CONDITIONAL, encoding="utf-8")
+    code, out, _ = check(capsys, str(path), "--warn-only", "missing-user", "--format", "json")
+    assert code == 1
+    findings = {
+        (t["logicalId"], f["rule"], f["level"])
+        for t in json.loads(out)["files"][0]["taskDefinitions"]
+        for f in t["findings"]
+    }
+    assert findings == {("Root", "root-user", "error"), ("Task", "missing-user", "warning")}
+    from guardrails_ecs_nonrootuser import stack
+    from guardrails_ecs_nonrootuser.policy import Settings
+
+    settings = Settings.from_mapping({"WarnOnly": ["missing-user"]})
+    outcome = stack.check_stack({"template": CONDITIONAL}, settings)
+    assert outcome.failed
+    assert {(i.logical_id, i.status) for i in outcome.items} >= {("Root", stack.FAIL)}
+
+
+@pytest.mark.parametrize("spelling", [".//{rel}", "./{rel}/", ".//{rel}//", "{rel}/./"])
+def test_repeated_separators_keep_a_relative_path_relative(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    spelling: str,
+) -> None:
+    (tmp_path / "here" / "sub").mkdir(parents=True)
+    (tmp_path / "here" / "sub" / "t.yaml").write_text(ROOT_TASK, encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "here")
+    code, out, _ = check(capsys, spelling.format(rel="sub"), "--format", "json")
+    assert code == 1
+    assert [f["path"] for f in json.loads(out)["files"]] == ["sub/t.yaml"]
+
+
+def test_sarif_names_a_file_whose_name_is_not_utf8(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name = os.fsdecode(b"bad\xff.yaml")
+    (tmp_path / name).write_text(ROOT_TASK, encoding="utf-8")
+    code, out, _ = check(capsys, str(tmp_path), "--format", "sarif")
+    assert code == 1
+    (result,) = json.loads(out)["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.endswith("/bad%FF.yaml")
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        pytest.param(os.mkfifo, "not a regular file (a FIFO)", id="fifo"),
+        pytest.param(lambda p: os.symlink("/dev/zero", p), "a socket or device", id="device"),
+        pytest.param(lambda p: p.mkdir(), "Is a directory", id="directory"),
+        pytest.param(
+            lambda p: p.write_bytes(b" " * (2 * 1024 * 1024)), "larger than", id="too-large"
+        ),
+    ],
+)
+def test_a_configuration_file_that_is_not_a_small_regular_file_is_refused_at_once(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    make: Any,
+    expected: str,
+) -> None:
+    make(tmp_path / CONFIG_NAME)
+    (tmp_path / "t.yaml").write_text(ROOT_TASK, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = check(capsys, "t.yaml")
+    assert (code, out) == (2, "")
+    (line,) = err.splitlines()
+    assert line.startswith(f"ecs-nonroot: error: {CONFIG_NAME}: cannot read: ") and expected in line
+
+
+def test_a_configuration_file_with_a_byte_order_mark_is_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / CONFIG_NAME).write_bytes(b'\xef\xbb\xbf{"WarnOnly": ["missing-user"]}')
+    (tmp_path / "t.yaml").write_text(MISSING_TASK, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert check(capsys, "t.yaml")[0] == 0
+
+
+def test_a_reader_that_stops_reading_ends_the_output_not_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(ROOT_TASK, encoding="utf-8")
+    result = subprocess.run(
+        f"'{Path(sys.executable).with_name('ecs-nonroot')}' check --format json '{path}' "
+        '| head -c 1; echo " ${PIPESTATUS[0]}"',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout == "{ 1\n", result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_github_summary_is_shown_when_every_kind_is_full(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    containers = [{"Name": f"r{n}", "Image": "i", "User": "0"} for n in range(12)]
+    containers += [{"Name": f"m{n}", "Image": "i"} for n in range(12)]
+    containers += [{"Name": f"s{n}", "Image": "skip-me"} for n in range(12)]
+    template = {
+        "Resources": {
+            "T": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {"ContainerDefinitions": containers},
+            }
+        }
+    }
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(template), encoding="utf-8")
+    arguments = ["--format", "github", "-v", "--exempt-image", "skip-me"]
+    _, out, _ = check(capsys, str(path), *arguments, "--warn-only", "missing-user")
+    assert "more findings than annotations" in out.splitlines()[0]
+
+
+def test_sarif_gives_a_warn_only_rule_low_severity_and_the_warning_level(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(MISSING_TASK, encoding="utf-8")
+    _, out, _ = check(capsys, str(path), "--format", "sarif", "--warn-only", "missing-user")
+    run = json.loads(out)["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert float(rules["missing-user"]["properties"]["security-severity"]) < 4.0
+    assert rules["missing-user"]["defaultConfiguration"]["level"] == "warning"
+    assert float(rules["root-user"]["properties"]["security-severity"]) >= 7.0
+    assert [r["level"] for r in run["results"]] == ["warning"]
+    assert rules["skipped-container"]["properties"] == {}  # not a security finding

@@ -760,3 +760,38 @@ def test_q_warn_only_refuses_what_is_not_a_rule_id_by_name(value: Any, key: str)
     with pytest.raises(ConfigError) as raised:
         Settings.from_mapping({"WarnOnly": value})
     assert raised.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("user", "configuration", "rule"),
+    [
+        pytest.param(
+            "500:0",
+            {"MinimumUid": 1000, "WarnOnly": ["uid-below-minimum"]},
+            Rule.ROOT_GROUP,
+            id="below-minimum-and-root-group",
+        ),
+        pytest.param(
+            "app:0",
+            {"RequireNumericUser": True, "WarnOnly": ["named-user"]},
+            Rule.ROOT_GROUP,
+            id="named-and-root-group",
+        ),
+        pytest.param(
+            ":0", {"WarnOnly": ["missing-user"]}, Rule.ROOT_GROUP, id="no-user-root-group"
+        ),
+        pytest.param(
+            "0:1000:x", {"WarnOnly": ["malformed-user"]}, Rule.ROOT_USER, id="extra-field-root"
+        ),
+        pytest.param("0:", {"WarnOnly": ["malformed-user"]}, Rule.ROOT_USER, id="empty-group-root"),
+        pytest.param("0:1000:x", {}, Rule.MALFORMED_USER, id="first-rule-without-warn-only"),
+    ],
+)
+def test_q_a_warn_only_rule_never_hides_a_rule_that_blocks(
+    user: str, configuration: dict[str, Any], rule: Rule
+) -> None:
+    settings = Settings.from_mapping(configuration)
+    finding = check_linux_user(user, settings)
+    assert finding is not None and finding.rule is rule
+    (result,) = evaluate({"ContainerDefinitions": [{"Name": "a", "User": user}]}, settings).results
+    assert result.verdict is Verdict.FAIL

@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     for note in _nothing_found(args.paths, found, reports):
         print(printable(f"{parser.prog}: note: {note}"), file=sys.stderr)
-    _print(reports, args.format, _detail(args), config)
+    _print(reports, args.format, _detail(args), options, config)
     return exit_code(reports)
 
 
@@ -109,18 +109,25 @@ def _detail(args: argparse.Namespace) -> str:
 
 
 def _print(
-    reports: Sequence[FileReport], form: str, detail: str, config: str | None = None
+    reports: Sequence[FileReport], form: str, detail: str, options: Options, config: str | None
 ) -> None:
-    if form == "json":
-        print(render_json(reports, config))
-    elif form == "sarif":
-        print(render_sarif(reports, __version__))
-    elif form == "github":
-        print(render_github(reports, detail))
-    elif form == "junit":
-        print(render_junit(reports))
-    else:
-        print(render_text(reports, detail, colour=_colour()))
+    """The reports in ``form``, with the configuration file used (``config``); a reader that
+    stops reading (``| head``) ends the output, not the run."""
+    try:
+        if form == "json":
+            print(render_json(reports, config))
+        elif form == "sarif":
+            warn_only = frozenset(rule.value for rule in options.settings.warn_only)
+            print(render_sarif(reports, __version__, warn_only))
+        elif form == "github":
+            print(render_github(reports, detail))
+        elif form == "junit":
+            print(render_junit(reports))
+        else:
+            print(render_text(reports, detail, colour=_colour()))
+        sys.stdout.flush()
+    except BrokenPipeError:  # nothing more can be written: the rest goes nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _colour() -> bool:
@@ -173,7 +180,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except Exception as error:  # credentials, Organizations, or the caller's identity
         print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
         return EXIT_USAGE
-    _print([*unreadable, *reports], args.format, _detail(args), config)
+    _print([*unreadable, *reports], args.format, _detail(args), options, config)
     return audit.EXIT_PARTIAL if unreadable else exit_code(reports)
 
 
@@ -436,18 +443,28 @@ def build_options(
     return Options(settings, values, unresolved == "warn")
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The largest configuration file read (the hook's whole configuration is far smaller)."""
+
+
 def read_config(path: str) -> Any:
     """The configuration's Properties object in the JSON file ``path``: that object itself, or
-    a whole CloudFormationConfiguration document as given to set-type-configuration."""
+    a whole CloudFormationConfiguration document as given to set-type-configuration. Read as
+    templates are: a regular file only, opened without blocking, of bounded size."""
     import json
 
     try:
-        with open(path, encoding="utf-8") as config:
-            document = json.load(config)
+        data = _read(path)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such configuration file") from None
     except OSError as error:
         raise ValueError(f"{path}: cannot read: {error.strerror or error}") from None
+    if isinstance(data, str):
+        raise ValueError(f"{path}: cannot read: {data}")
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path}: cannot read: larger than {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else error
         raise ValueError(f"{path}: not valid JSON ({reason})") from None
@@ -495,12 +512,12 @@ def _expand(
 
 
 def _tidy(path: str) -> str:
-    """``path`` without its ``.`` components (``./x/./y`` is ``x/y``): the same file, named as
-    whatever argument found it (nothing else is changed, so a link followed by ``..`` keeps its
-    meaning)."""
-    parts = path.split(os.sep)
-    kept = [part for number, part in enumerate(parts) if part != "." or number == len(parts) - 1]
-    return os.sep.join(kept).removesuffix(os.sep + ".") or "."
+    """``path`` without its ``.`` components and repeated separators (``.//x/./y/`` is
+    ``x/y``): the same file, named as whatever argument found it (``..`` is kept, so a link
+    followed by ``..`` keeps its meaning)."""
+    absolute = path.startswith(os.sep)
+    kept = os.sep.join(part for part in path.split(os.sep) if part not in ("", "."))
+    return (os.sep + kept) if absolute else (kept or ".")
 
 
 def _walk(top: str, excludes: Sequence[str]) -> Iterator[str | FileReport]:

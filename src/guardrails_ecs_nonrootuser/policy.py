@@ -76,7 +76,11 @@ Windows containers (``WindowsContainers`` is ``ENFORCE_NON_ADMIN``):
 Phased enforcement:
   q) WARN instead of FAIL when the failed rule's id is in ``WarnOnly``: the
      violation is reported with its fix, but does not block (the hook answers
-     SUCCESS, the command exits 0 for it). Exemptions still apply first (a).
+     SUCCESS, the command exits 0 for it). A value that fails several rules
+     fails by the first one not in ``WarnOnly`` (``"500:0"`` with
+     ``uid-below-minimum`` listed still fails ``root-group``); for that, a
+     ``User`` with more than one ``:`` is also read as the runtime reads it,
+     by its first two fields. Exemptions still apply first (a).
 
 Every failure carries a fix. A Linux container with a ``FirelensConfiguration``
 (a FireLens log router) that fails rule c or e gets the log router's own: a
@@ -95,7 +99,7 @@ import enum
 import fnmatch
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 MAX_ID = 2**31 - 1
@@ -481,28 +485,43 @@ class Finding(NamedTuple):
 
 
 def check_linux_user(value: object, settings: Settings) -> Finding | None:
-    """Decide a Linux container's ``User`` value (rules c to k, and p); None means it passes."""
+    """Decide a Linux container's ``User`` value (rules c to k, and p); None means it passes.
+    The first rule it fails decides, but a rule in ``WarnOnly`` (rule q) never hides one that
+    is not: the first failed rule that blocks, if any, is the finding."""
+    findings = list(_linux_findings(value, settings))
+    blocking = (f for f in findings if f.rule not in settings.warn_only)
+    return next(blocking, findings[0] if findings else None)
+
+
+def _linux_findings(value: object, settings: Settings) -> Iterator[Finding]:
+    """Every rule a Linux ``User`` value fails, in the order of the rules' precedence."""
     text = _user_text(value)
     if text is None:
-        return _malformed(f"User is {_kind(value)}, not a user spec")
+        yield _malformed(f"User is {_kind(value)}, not a user spec")
+        return
     if text == "":
-        return _missing_user(*((None, None) if value is None else ("User is empty", "empty")))
+        yield _missing_user(*((None, None) if value is None else ("User is empty", "empty")))
+        return
     if _is_windows_admin(text):
-        return _windows_admin()
+        yield _windows_admin()
+        return
     # Every whitespace character but the ASCII space is non-printable (Unicode Cc, Zs, Zl, Zp).
     if not text.isprintable() or " " in text:
-        return _malformed("User contains whitespace or a non-printable character")
-    user, colon, group = text.partition(":")
-    if ":" in group:
-        return _malformed("User has more than one ':'")
+        yield _malformed("User contains whitespace or a non-printable character")
+        return
+    user, colon, rest = text.partition(":")
+    group = rest.partition(":")[0]  # the runtime reads the first two fields, ignores the rest
+    if ":" in rest:
+        yield _malformed("User has more than one ':'")
     if user == "":
-        return _missing_user("the user part before ':' is empty", "no user part")
+        yield _missing_user("the user part before ':' is empty", "no user part")
     if colon and group == "":
-        return _malformed(
+        yield _malformed(
             "the group after ':' is empty, so the runtime falls back to the user's primary "
             "group, gid 0 when the image does not list the user"
         )
-    return _check_user_part(user, settings) or _check_group_part(group, settings)
+    parts = (_check_user_part(user, settings) if user else None, _check_group_part(group, settings))
+    yield from (finding for finding in parts if finding is not None)
 
 
 def _check_user_part(user: str, settings: Settings) -> Finding | None:

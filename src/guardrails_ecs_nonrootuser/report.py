@@ -81,6 +81,11 @@ high from 7, medium from 4): root by value, or by default in most images, is hig
 hide root (a name, a malformed or out-of-range value, a value not known) is medium."""
 
 
+WARN_ONLY_SEVERITY = "2.0"
+"""The ``security-severity`` of a rule WarnOnly lists: low, below any threshold a check fails at
+by default."""
+
+
 def exit_code(reports: Sequence[FileReport]) -> int:
     if any(report.status == "error" for report in reports):
         return EXIT_USAGE
@@ -236,14 +241,17 @@ def render_github(reports: Sequence[FileReport], detail: str = "normal") -> str:
     if hidden:
         counted = ", ".join(plural(count, level) for level, count in hidden.items())
         kind = min(("notice", "warning", "error"), key=emitted.__getitem__)
-        lines.append(
-            _command(
-                kind,
-                {"title": f"{TOOL}: more findings than annotations"},
-                f"{counted} in all: GitHub shows {GITHUB_SHOWN} annotations of a kind per step; "
-                "every finding is in this step's log (or use --format sarif for code scanning).",
-            )
+        summary = _command(
+            kind,
+            {"title": f"{TOOL}: more findings than annotations"},
+            f"{counted} in all: GitHub shows {GITHUB_SHOWN} annotations of a kind per step; "
+            "every finding is in this step's log (or use --format sarif for code scanning).",
         )
+        # last, where a kind has room for it; else first, where GitHub still shows it
+        if emitted[kind] < GITHUB_SHOWN:
+            lines.append(summary)
+        else:
+            lines.insert(0, summary)
     lines.append(_summary(reports))
     return "\n".join(lines)
 
@@ -367,7 +375,12 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def render_sarif(reports: Sequence[FileReport], version: str) -> str:
+def render_sarif(
+    reports: Sequence[FileReport], version: str, warn_only: frozenset[str] = frozenset()
+) -> str:
+    """SARIF 2.1.0 for code scanning: a rule per rule id, with its page and, where it can fail,
+    its ``security-severity``; a rule the configuration's WarnOnly lists is a warning of low
+    severity, so that code scanning does not fail a pull request on what only warns."""
     import json
 
     rule_ids = list(RULES)
@@ -411,15 +424,17 @@ def render_sarif(reports: Sequence[FileReport], version: str) -> str:
                 "markdown": f"{summary} See [{rule_id}]({rule_page(rule_id)}).",
             },
             "helpUri": rule_page(rule_id),
-            "defaultConfiguration": {"level": level},
-            "properties": {
-                "tags": ["security"],
-                **(
-                    {"security-severity": SECURITY_SEVERITY[rule_id]}
-                    if rule_id in SECURITY_SEVERITY
-                    else {}
-                ),
-            },
+            "defaultConfiguration": {"level": "warning" if rule_id in warn_only else level},
+            "properties": (
+                {
+                    "tags": ["security"],
+                    "security-severity": WARN_ONLY_SEVERITY
+                    if rule_id in warn_only
+                    else SECURITY_SEVERITY[rule_id],
+                }
+                if rule_id in SECURITY_SEVERITY
+                else {}
+            ),
         }
         for rule_id, (summary, level) in RULES.items()
     ]
@@ -455,4 +470,5 @@ def _artifact(path: str) -> dict[str, str]:
 
     if path == "-":
         return {"uri": "stdin"}
-    return {"uri": quote(path.replace(os.sep, "/"))}
+    # the name's bytes, as the file system holds them (a name need not be UTF-8)
+    return {"uri": quote(os.fsencode(path.replace(os.sep, "/")))}

@@ -81,7 +81,8 @@ _PLATFORMS: tuple[tuple[str, dict[str, str]], ...] = (
     ("Linux", {}),
     ("Windows", {"OperatingSystemFamily": "WINDOWS_SERVER_2022_CORE"}),
 )
-_SEVERITY = ("SKIP", "PASS", "UNRESOLVED", "FAIL")
+_SEVERITY = ("SKIP", "PASS", "WARN", "UNRESOLVED", "FAIL")
+"""Verdicts from the best to the worst: a container gets its worst over the cases."""
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9]+")
 
 Guards = tuple[tuple[str, bool], ...]
