@@ -1,6 +1,8 @@
 """What every test shares: each runs in an empty working directory of its own, so that no
 ``.ecs-nonroot.json`` (the repository's own included) is found unless a test puts one there."""
 
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,3 +15,35 @@ def _own_working_directory(
     directory = tmp_path_factory.mktemp("cwd")
     monkeypatch.chdir(directory)
     return directory
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on loopback, from an empty account (moto keeps its state per process); its
+    URL. Stopped when the test ends."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    urllib.request.urlopen(
+        urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    ).close()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_environment(tmp_path: Path, moto_endpoint: str) -> dict[str, str]:
+    """An environment whose AWS CLI and boto3 call moto's server with test credentials, in
+    eu-west-1."""
+    return {
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }

@@ -1,8 +1,6 @@
 """The cfn-lint rules, run by cfn-lint itself, report exactly what `ecs-nonroot check` reports."""
 
 import json
-import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -156,28 +154,3 @@ def test_a_configuration_that_cannot_be_read_is_reported_by_the_rule(tmp_path: P
     assert [m["Message"].split(":")[0] for m in ours] == ["[configuration] E9101"]
     assert f"{tmp_path}/none.json: no such configuration file" in ours[0]["Message"]
     assert not any("Unknown exception" in m["Message"] for m in matches)
-
-
-def test_the_readme_command_lines_run_as_written(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### cfn-lint", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    commands = [c for c in block.replace("\\\n", " ").splitlines() if c.strip()]
-    shutil.copy(FIXTURES / "conditions.yaml", tmp_path / "template.yaml")
-    (tmp_path / "hook-config.json").write_text('{"ExemptContainerNames": ["proxy"]}', "utf-8")
-    assert len(commands) == 2
-    outputs = []
-    for command in commands:
-        argv = shlex.split(command)
-        assert argv[0] == "cfn-lint"
-        result = subprocess.run(
-            [CFN_LINT, *argv[1:], "--format", "parseable"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode != 0, result.stderr
-        outputs.append(result.stdout)
-    assert "template.yaml:98:11:98:11:E9101:[missing-user]" in outputs[0]
-    assert ":W9101:[unresolved-value]" in outputs[1]  # E9101:unresolved=warn
-    assert '"proxy"' not in outputs[1]  # E9101:config=hook-config.json exempts it

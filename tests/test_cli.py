@@ -340,18 +340,6 @@ def test_an_unknown_parameter_name_is_a_usage_error(capsys: pytest.CaptureFixtur
     assert code == 1  # declared parameter and pseudo parameter: accepted
 
 
-def test_the_readme_example_is_the_commands_output(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(ROOT)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Checking templates", 1)[1]
-    (example,) = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
-    config = str(ROOT / "examples" / "hook-config.json")
-    main(["check", "examples/noncompliant.yaml", "--config", config])
-    assert example in capsys.readouterr().out.splitlines()
-
-
 HOSTILE_NAME = "Fail\u202eBidi:Name,%0A"
 
 

@@ -4,10 +4,8 @@ the README says, and the make targets' AWS calls work against a local AWS mock (
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,6 @@ import pytest
 import yaml
 from cfnlint.decode import decode_str
 from iam_policy import allows, cli_action, policy
-from moto.server import ThreadedMotoServer
 
 from guardrails_ecs_nonrootuser.policy import Settings
 from guardrails_ecs_nonrootuser.resolve import Context, resolve
@@ -241,29 +238,10 @@ def rollout(action: str, env: dict[str, str], **settings: str) -> subprocess.Com
 
 
 @pytest.fixture
-def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An AWS mock (moto's server) on loopback, and an environment whose AWS CLI uses it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto keeps its state per process: start every test from an empty account
-    urllib.request.urlopen(
-        urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
-    ).close()
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }
-    try:
-        yield env
-    finally:
-        server.stop()
+def aws(moto_environment: dict[str, str]) -> dict[str, str]:
+    """An environment whose AWS CLI uses moto's server on loopback."""
+    assert moto_environment["AWS_DEFAULT_REGION"] == REGION
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", **moto_environment}
 
 
 def client(env: dict[str, str], service: str) -> Any:

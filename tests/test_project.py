@@ -108,22 +108,3 @@ def test_only_handlers_imports_the_cloudformation_library() -> None:
         and "cloudformation_cli_python_lib" in path.read_text(encoding="utf-8")
     }
     assert importers == {"handlers.py"}
-
-
-def test_readme_json_examples_are_what_the_hook_and_the_rollout_accept() -> None:
-    """Every JSON example in the README parses; a configuration is one the policy accepts, a
-    StackSet parameters list one the rollout accepts."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("parameters", ROOT / "deploy" / "parameters.py")
-    assert spec is not None and spec.loader is not None
-    parameters = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(parameters)
-    blocks = re.findall(r"```json\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
-    assert len(blocks) >= 2
-    for block in blocks:
-        document = json.loads(block)
-        if isinstance(document, list):
-            parameters.check({p["ParameterKey"]: p["ParameterValue"] for p in document})
-        else:
-            Settings.from_mapping(document)

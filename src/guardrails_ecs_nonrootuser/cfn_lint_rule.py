@@ -117,7 +117,7 @@ class ReportedOnly(CloudFormationLintRule):
         "A violation of a rule the configuration's WarnOnly lists: reported, not blocking, as "
         "the hook answers it. Reported by E9101."
     )
-    source_url = f"{REPOSITORY}/docs/configuration.md"
+    source_url = f"{REPOSITORY}/docs/configuration.md#warnonly"
     tags = ["resources", "ecs", "security"]  # noqa: RUF012  (the base class declares it so)
 
 

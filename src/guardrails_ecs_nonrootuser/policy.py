@@ -904,7 +904,7 @@ FIRELENS_FIX = (
     "set User to a numeric uid, e.g. "
     + EXAMPLE_USER
     + ": a FireLens log router can run as non-root since ECS agent 1.96.0 (FireLens non-root "
-    "user mode), which takes a numeric uid only (see the README's FireLens section)"
+    "user mode), which takes a numeric uid only (docs/configuration.md, FireLens log routers)"
 )
 
 
