@@ -6,7 +6,9 @@ a new hook version. Lambda's code directory is read-only, so modules shipped wit
 are compiled again at every cold start. This rewrites the package in place:
 
 - the Lambda code (ResourceProvider.zip) loses compiled extension modules (PyYAML's libyaml
-  binding, see requirements.txt), so it runs on either Lambda architecture, and gains bytecode
+  binding, see requirements.txt), so it runs on either Lambda architecture, and the command's
+  own modules (``COMMAND_ONLY``: the command line, its report formats, the audit, the cfn-lint
+  rule), which the hook never imports; it gains bytecode
   for every module, compiled by this interpreter (python3.12, the runtime's) in unchecked-hash
   mode, which stays valid whatever the files' timestamps after unzipping, with the file names
   Lambda reports (/var/task/...); and
@@ -38,6 +40,11 @@ from pathlib import Path
 CODE = "ResourceProvider.zip"
 PACKAGE_DIRECTORY = "guardrails_ecs_nonrootuser"
 LAMBDA_ROOT = "/var/task"
+COMMAND_ONLY = frozenset(
+    f"{PACKAGE_DIRECTORY}/{module}.py"
+    for module in ("__main__", "cli", "report", "audit", "cfn_lint_rule")
+)
+"""The modules of the ecs-nonroot command that the hook does not import: not shipped."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,11 +87,12 @@ def _files(data: bytes) -> dict[str, bytes]:
 
 
 def _portable(files: dict[str, bytes]) -> dict[str, bytes]:
-    """``files`` without native code (extension modules, and PyYAML's shim that imports one)."""
+    """``files`` without native code (extension modules, and PyYAML's shim that imports one)
+    and without the command's own modules."""
     return {
         name: data
         for name, data in files.items()
-        if not name.endswith(".so") and not name.startswith("_yaml/")
+        if not name.endswith(".so") and not name.startswith("_yaml/") and name not in COMMAND_ONLY
     }
 
 

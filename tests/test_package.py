@@ -21,6 +21,7 @@ from typing import Any
 
 import lambda_endpoint
 import pytest
+import repack
 from hook_event import big_template, hook_event, task_definition, template_event
 from lambda_endpoint import served
 from tls_server import Store, tls_server
@@ -135,12 +136,30 @@ def test_package_contains_only_the_pinned_distributions_and_the_hook(code: Path)
         if path.is_file() and path.parent.name != "__pycache__"  # scripts/repack.py's bytecode
     }
     ours = {f for f in files if f.startswith("guardrails_ecs_nonrootuser/")}
-    assert ours == {
+    every = {
         str(path.relative_to(ROOT / "src"))
         for path in (ROOT / "src" / "guardrails_ecs_nonrootuser").rglob("*.py")
-    } | {"guardrails_ecs_nonrootuser/BUILD.json"}
+    }
+    assert every > repack.COMMAND_ONLY
+    assert ours == (every - repack.COMMAND_ONLY) | {"guardrails_ecs_nonrootuser/BUILD.json"}
     assert files - ours <= recorded
     assert not any(f.endswith((".so", ".pyd", ".dylib")) for f in files)
+
+
+def test_no_shipped_module_imports_one_left_out(code: Path) -> None:
+    """The command's own modules are not shipped: nothing the hook runs may import them."""
+    import ast
+
+    left_out = {Path(name).stem for name in repack.COMMAND_ONLY}
+    for module in (code / "guardrails_ecs_nonrootuser").rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(alias.name for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            assert not {name.rpartition(".")[2] for name in names} & left_out, module.name
 
 
 def test_package_is_lean(code: Path) -> None:
