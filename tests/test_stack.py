@@ -840,3 +840,24 @@ def test_stack_message_with_an_injected_fix_keeps_the_policys_remediation() -> N
     assert item.fix.startswith("set User to a non-root uid")
     annotation = handlers._item_annotation(item)
     assert annotation.remediationMessage == item.fix
+
+
+def test_change_set_contexts_over_1_mb_together_are_each_decided() -> None:
+    """80 changed task definitions of 15 KB each (1.2 MB together, every one within what one
+    template may hold): each change's context is decided on its own."""
+    padding = [{"Name": "PAD", "Value": "x" * 15_000}]
+    context = {
+        "Properties": {
+            "ContainerDefinitions": [
+                {"Name": "app", "Image": "nginx", "User": "0", "Environment": padding}
+            ]
+        }
+    }
+    changes = [change(f"Task{n:02}", json.dumps(context), line=n + 1) for n in range(80)]
+    payload = {"template": "{}", "changedResources": changes}
+    assert len(json.dumps(payload)) > stack.MAX_TEMPLATE_BYTES
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert outcome.failed
+    assert outcome.message.startswith("80 of 80 containers, in 80 of 80 changed task definitions")
+    assert places(outcome, stack.FAIL) == {(f"Task{n:02}", 0) for n in range(80)}
+    assert [item.line for item in outcome.items][:3] == [1, 2, 3]

@@ -194,13 +194,10 @@ def check_change_set(
     if not lines:
         return Outcome(False, f"The change set changes no {TASK_DEFINITION}: nothing to check.")
     reports: list[_Checked] = []
-    if contexts:
-        resources = {
-            logical_id: {"Type": TASK_DEFINITION, "Properties": properties}
-            for logical_id, properties in contexts.items()
-        }
-        checked = _check(json.dumps({"Resources": resources}), settings, False, known)
-        reports.extend(_placed(checked, lines))
+    for logical_id, properties in contexts.items():  # each on its own: no sum of them is limited
+        resource = {logical_id: {"Type": TASK_DEFINITION, "Properties": properties}}
+        checked = _check(json.dumps({"Resources": resource}), settings, False, known)
+        reports.extend(_placed(checked, lines, logical_id))
     if from_template:
         reports.extend(_from_template(payload, settings, from_template, known))
     return _summary(reports, "changed task definition")
@@ -245,12 +242,17 @@ def _check(text: str, settings: Settings, lines: bool, known: Known) -> list[_Ch
     return checked
 
 
-def _placed(checked: list[_Checked], lines: dict[str, int | None]) -> Iterator[_Checked]:
-    """Reports on change contexts, placed at the line the change set gives."""
+def _placed(
+    checked: list[_Checked], lines: dict[str, int | None], logical_id: str
+) -> Iterator[_Checked]:
+    """Reports on one change's context (``logical_id``'s), placed at the line the change set
+    gives; an item about the context as a whole is about that task definition."""
     for entry in checked:
         if entry.report is not None:
             line = lines.get(entry.report.logical_id)
             yield entry._replace(report=entry.report._replace(line=line or 0), lines=False)
+        elif entry.item is not None and entry.item.logical_id == "Template":
+            yield entry._replace(item=entry.item._replace(logical_id=logical_id))
         else:
             yield entry
 
