@@ -4,6 +4,7 @@
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,21 @@ def moto_environment(tmp_path: Path, moto_endpoint: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
     }
+
+
+@pytest.fixture(autouse=True)
+def _every_answer_within_the_apis_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer a test gets from the hook's entrypoint (``handlers.hook``, called in this
+    process) is checked against what CloudFormation takes (``hook_limits``)."""
+    import hook_limits
+
+    from guardrails_ecs_nonrootuser import handlers
+
+    entrypoint = handlers.hook
+
+    def checked(event: object, context: object) -> Any:
+        response = entrypoint(event, context)
+        assert not hook_limits.problems(response), hook_limits.problems(response)
+        return response
+
+    monkeypatch.setattr(handlers, "hook", checked)

@@ -861,3 +861,29 @@ def test_change_set_contexts_over_1_mb_together_are_each_decided() -> None:
     assert outcome.message.startswith("80 of 80 containers, in 80 of 80 changed task definitions")
     assert places(outcome, stack.FAIL) == {(f"Task{n:02}", 0) for n in range(80)}
     assert [item.line for item in outcome.items][:3] == [1, 2, 3]
+
+
+def test_an_answer_about_a_huge_name_stays_within_the_apis_limits(
+    served_payloads: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An undefined alias with a 20,000-character name: the stack layer cannot read the
+    template, and says so within what the API takes (the entrypoint's answers are all checked
+    by tests/conftest.py; this one is checked here too)."""
+    import hook_limits
+
+    template = (
+        "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      ContainerDefinitions: [{Name: a, Image: i, User: *" + "a" * 20_000 + "}]\n"
+    )
+    url = put(served_payloads, "huge-alias", {"template": template})
+    response = answer(template_event("STACK", url), capsys)
+    assert response["hookStatus"] == "SUCCESS"
+    (annotation,) = response["annotations"]
+    assert len(annotation["statusMessage"]) == hook_limits.ANNOTATION_FIELDS["statusMessage"]
+    assert annotation["statusMessage"].endswith(" characters)")
+    assert hook_limits.problems(response) == []
+    assert hook_limits.problems({**response, "message": "x" * 1025}) == [
+        "message of 1025 characters"
+    ]
+    oversized = {"annotations": [{**annotation, "statusMessage": "x" * 16_385}]}
+    assert hook_limits.problems(oversized) == ["annotations[0].statusMessage of 16385 characters"]

@@ -70,6 +70,15 @@ DECISION_TABLE_URL = (
 )
 MAX_ANNOTATIONS = 50
 """ECS allows 10 containers per task definition; a larger request is annotated in part."""
+ANNOTATION_LIMITS = {
+    "annotationName": 1024,
+    "statusMessage": 16_384,
+    "remediationMessage": 16_384,
+    "remediationLink": 5_120,
+}
+"""The longest each annotation field may be (CloudFormation API reference, the Annotation data
+type, as botocore's model of GetHookResult states them). With MAX_ANNOTATIONS, an answer stays
+under 2 MB."""
 
 _ANNOTATION_STATUS = {
     Verdict.PASS: HookAnnotationStatus.PASSED,
@@ -396,23 +405,38 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
 
 def _item_annotation(item: "Item") -> HookAnnotation:
     verdict = {"FAIL": Verdict.FAIL, "WARN": Verdict.WARN}.get(item.status, Verdict.SKIP)
-    return HookAnnotation(
-        annotationName=f"NonRootUser {item.place}",
-        status=_ANNOTATION_STATUS[verdict],
-        statusMessage=item.describe(),
-        remediationMessage=item.fix or None,
-        remediationLink=rule_page(item.rule) if item.rule else DECISION_TABLE_URL,
-        severityLevel=_SEVERITY.get(verdict),
+    return _within_limits(
+        HookAnnotation(
+            annotationName=f"NonRootUser {item.place}",
+            status=_ANNOTATION_STATUS[verdict],
+            statusMessage=item.describe(),
+            remediationMessage=item.fix or None,
+            remediationLink=rule_page(item.rule) if item.rule else DECISION_TABLE_URL,
+            severityLevel=_SEVERITY.get(verdict),
+        )
     )
 
 
 def _annotation(result: ContainerResult) -> HookAnnotation:
     finding = result.finding
-    return HookAnnotation(
-        annotationName=f"NonRootUser {result.label}",
-        status=_ANNOTATION_STATUS[result.verdict],
-        statusMessage=result.describe(),
-        remediationMessage=finding.fix if finding else None,
-        remediationLink=rule_page(finding.rule.value) if finding else DECISION_TABLE_URL,
-        severityLevel=_SEVERITY.get(result.verdict),
+    return _within_limits(
+        HookAnnotation(
+            annotationName=f"NonRootUser {result.label}",
+            status=_ANNOTATION_STATUS[result.verdict],
+            statusMessage=result.describe(),
+            remediationMessage=finding.fix if finding else None,
+            remediationLink=rule_page(finding.rule.value) if finding else DECISION_TABLE_URL,
+            severityLevel=_SEVERITY.get(result.verdict),
+        )
     )
+
+
+def _within_limits(annotation: HookAnnotation) -> HookAnnotation:
+    """``annotation`` with each field cut to the length the API takes (``ANNOTATION_LIMITS``),
+    saying how long it was."""
+    for field, limit in ANNOTATION_LIMITS.items():
+        text = getattr(annotation, field)
+        if isinstance(text, str) and len(text) > limit:
+            tail = f"... ({len(text):,} characters)"
+            setattr(annotation, field, text[: limit - len(tail)] + tail)
+    return annotation
