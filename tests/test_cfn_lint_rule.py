@@ -154,3 +154,50 @@ def test_a_configuration_that_cannot_be_read_is_reported_by_the_rule(tmp_path: P
     assert [m["Message"].split(":")[0] for m in ours] == ["[configuration] E9101"]
     assert f"{tmp_path}/none.json: no such configuration file" in ours[0]["Message"]
     assert not any("Unknown exception" in m["Message"] for m in matches)
+
+
+UNQUOTED_ROOT_GROUP = (
+    "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+    "      ContainerDefinitions: [{Name: a, Image: i, User: 1000:0}]\n"
+)
+"""Unquoted ``1000:0``: YAML 1.1 reads the number 60000, cfn-lint's parser the text."""
+
+
+def lint_rule(arguments: list[str], text: str | None = None) -> tuple[int, str]:
+    result = subprocess.run(
+        [CFN_LINT, *arguments, "--append-rules", "guardrails_ecs_nonrootuser.cfn_lint_rule"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, result.stdout
+
+
+@pytest.mark.parametrize("way", ["by-name", "template-option"])
+def test_every_way_of_naming_the_template_reads_its_text(tmp_path: Path, way: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(UNQUOTED_ROOT_GROUP, encoding="utf-8")
+    arguments = [str(path)] if way == "by-name" else ["--template", str(path)]
+    code, out = lint_rule(arguments)
+    assert code != 0
+    assert "E9101 [root-group]" in out and f"{path}:5:50" in out
+
+
+def test_standard_input_is_an_error_the_rule_cannot_read_never_a_pass() -> None:
+    """cfn-lint keeps only what it parsed from standard input, so the rule cannot read the text
+    the hook reads: an error (on the file's first line), unless no task definition can be in
+    the template."""
+    code, out = lint_rule([], UNQUOTED_ROOT_GROUP)
+    assert code != 0
+    assert "E9101 [unreadable] E9101 reads a template's text" in out
+    for_each = (
+        "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::Tasks:\n    - Uid\n"
+        '    - ["0"]\n    - Task${Uid}:\n        Type: AWS::ECS::TaskDefinition\n'
+        "        Properties:\n          ContainerDefinitions:\n"
+        '            - {Name: app, Image: app, User: "${Uid}"}\n'
+    )
+    code, out = lint_rule([], for_each)
+    assert code != 0 and "E9101 [unreadable]" in out
+    code, out = lint_rule([], "Resources:\n  B:\n    Type: AWS::S3::Bucket\n")
+    assert (code, out) == (0, "")

@@ -5,9 +5,11 @@
 E9101 reports containers that can run as root or cannot be verified, W9101 unverifiable values
 when ``unresolved`` is ``warn``, W9102 violations of the rules the configuration's ``WarnOnly``
 lists, I9101 unquoted values YAML 1.1 loaders misread. The check is
-the command's own (``scan.check_file``) on the same file, so both report the same findings at
-the same lines and columns. A file the check cannot read, or an invalid rule configuration, is
-an E9101 error on the file's first line, never a silent pass.
+the command's own (``cli.check_path``) on the same file, read as the command reads it, so both
+report the same findings at the same lines and columns. A file the check cannot read, or an
+invalid rule configuration, is an E9101 error on the file's first line, never a silent pass. A
+template cfn-lint read from standard input is one the check cannot read (cfn-lint keeps only
+what it parsed, not the text): an E9101 error, unless no task definition can be in it.
 Options, set on E9101 (``--configure-rule E9101:config=hook-config.json``):
 
 - ``config``: the hook's type configuration (JSON), as for ``ecs-nonroot check --config``;
@@ -19,15 +21,15 @@ Options, set on E9101 (``--configure-rule E9101:config=hook-config.json``):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from .cli import build_options, find_config
+from .cli import build_options, check_path, find_config
+from .loader import may_hold_task_definitions
 from .policy import REPOSITORY, rule_page
 from .report import DOCUMENTATION
-from .scan import SKIPPED_CONTAINER, UNRESOLVED_VALUE, check_file
+from .scan import SKIPPED_CONTAINER, UNRESOLVED_VALUE
 
 
 class NonRootUser(CloudFormationLintRule):
@@ -60,13 +62,9 @@ class NonRootUser(CloudFormationLintRule):
             )
         except (OSError, ValueError) as error:  # ConfigError is a ValueError
             return [_whole_file(f"[configuration] E9101: {error}")]
-        path = Path(cfn.filename) if cfn.filename else None
-        located = False
-        if path is not None and path.is_file():
-            data, located = path.read_bytes(), True
-        else:  # standard input, already read by cfn-lint: it locates the findings itself
-            data = json.dumps(cfn.template, default=str).encode("utf-8")
-        report = check_file(str(path), data, options)
+        if cfn.filename in (None, "-"):
+            return _from_standard_input(cfn.template)
+        report = check_path(cfn.filename, options)  # read as the command reads it
         if report.status == "error":
             return [_whole_file(f"[unreadable] {report.note}")]
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
@@ -86,12 +84,27 @@ class NonRootUser(CloudFormationLintRule):
             rule = levels[finding.level]
             if finding.level == "warning" and finding.rule != UNRESOLVED_VALUE:
                 rule = reported_only
-            extra: dict[str, Any] = {"rule": rule}
-            if located:
-                line, column = finding.line - 1, finding.column - 1
-                extra["location"] = (line, column, line, column)
-            matches.append(RuleMatch(where, f"[{finding.rule}] {finding.message}", **extra))
+            line, column = finding.line - 1, finding.column - 1
+            location = (line, column, line, column)
+            message = f"[{finding.rule}] {finding.message}"
+            matches.append(RuleMatch(where, message, rule=rule, location=location))
         return matches
+
+
+def _from_standard_input(template: Any) -> list[RuleMatch]:
+    """The rule on a template cfn-lint read from standard input: cfn-lint keeps only what it
+    parsed, and the check reads the text (unquoted values as YAML 1.1 loaders read them,
+    Fn::ForEach, duplicate keys), so it cannot decide here; unless no task definition can be
+    in the template, that is an error, never a pass."""
+    if not may_hold_task_definitions(json.dumps(template, default=str, ensure_ascii=False)):
+        return []
+    return [
+        _whole_file(
+            "[unreadable] E9101 reads a template's text, as the hook does, and cfn-lint has read "
+            "standard input already: give the template by its file name, or check it with "
+            "ecs-nonroot check -"
+        )
+    ]
 
 
 def _whole_file(message: str) -> RuleMatch:

@@ -561,7 +561,7 @@ def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> l
     paths = [item for item in inputs if isinstance(item, str)]
     workers = min(jobs, len(paths), os.cpu_count() or 1)
     if workers < 2 or len(paths) < PARALLEL_FROM:
-        checked = iter([_check_path(path, options) for path in paths])
+        checked = iter([check_path(path, options) for path in paths])
     else:
         from concurrent.futures.process import BrokenProcessPool
 
@@ -580,7 +580,7 @@ def _in_processes(paths: list[str], options: Options, workers: int) -> list[File
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         chunk = max(1, len(paths) // (workers * 8))
-        return list(pool.map(partial(_check_path, options=options), paths, chunksize=chunk))
+        return list(pool.map(partial(check_path, options=options), paths, chunksize=chunk))
 
 
 def _in_own_process(path: str, options: Options) -> FileReport:
@@ -594,7 +594,8 @@ def _in_own_process(path: str, options: Options) -> FileReport:
     return report
 
 
-def _check_path(path: str, options: Options) -> FileReport:
+def check_path(path: str, options: Options) -> FileReport:
+    """The report on one file, read as the command reads it (``_read``)."""
     try:
         data = _read(path)
     except OSError as error:
