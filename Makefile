@@ -86,9 +86,11 @@ $(SARIF_SCHEMA):
 target-schemas/aws-ecs-taskdefinition.json: $(STAMP)
 	$(BIN)/python scripts/target_schema.py target-schemas
 
-# cfn generate empties docs/ before it writes docs/README.md: keep the rest of docs/ across it.
+# cfn generate empties docs/ before it writes docs/README.md and docs/exemption.md: keep the rest
+# of docs/ across it.
 generate: target-schemas/aws-ecs-taskdefinition.json
-	@keep=$$(mktemp -d) && find docs -type f ! -path docs/README.md -exec cp -p --parents {} "$$keep" \; ; \
+	@keep=$$(mktemp -d) && find docs -type f ! -path docs/README.md ! -path docs/exemption.md \
+		-exec cp -p --parents {} "$$keep" \; ; \
 	$(BIN)/cfn generate --local-only; status=$$?; \
 	cp -pr "$$keep/docs/." docs/ 2>/dev/null; rm -rf "$$keep"; exit $$status
 

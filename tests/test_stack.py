@@ -887,3 +887,39 @@ def test_an_answer_about_a_huge_name_stays_within_the_apis_limits(
     ]
     oversized = {"annotations": [{**annotation, "statusMessage": "x" * 16_385}]}
     assert hook_limits.problems(oversized) == ["annotations[0].statusMessage of 16385 characters"]
+
+
+def test_an_exemption_that_depends_on_an_unresolved_override_is_left_to_the_resource_layer() -> (
+    None
+):
+    """Whether the exempted router overrides its image's command depends on a parameter: the
+    stack layer cannot tell whether the exemption applies, so the container is unverified, and
+    the command, which takes the parameter's Default, decides it."""
+    template = {
+        "Parameters": {"Cmd": {"Type": "CommaDelimitedList", "Default": "sh,-c,id"}},
+        "Resources": {
+            "T": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "ContainerDefinitions": [
+                        {
+                            "Name": "log_router",
+                            "Image": "amazon/aws-for-fluent-bit:stable",
+                            "User": "0",
+                            "Command": {"Ref": "Cmd"},
+                        }
+                    ]
+                },
+            }
+        },
+    }
+    settings = Settings.from_mapping(
+        {"Exemptions": [{"Image": "amazon/aws-for-fluent-bit:*", "Reason": "router"}]}
+    )
+    outcome = stack.check_stack({"template": json.dumps(template)}, settings)
+    assert not outcome.failed
+    assert [(i.logical_id, i.status) for i in outcome.items] == [("T", stack.UNVERIFIED)]
+    assert "Exemptions[0] exempts it" in outcome.items[0].message
+    report = check_file("t.json", json.dumps(template).encode(), Options(settings))
+    (task_definition,) = report.task_definitions
+    assert [c.verdict for c in task_definition.containers] == ["FAIL"]

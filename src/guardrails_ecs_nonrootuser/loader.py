@@ -53,6 +53,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from .policy import OVERRIDE_PROPERTIES
 from .policy import quote as _quote
 
 try:
@@ -87,7 +88,9 @@ MAX_VALUES = 1_000_000
 """How many values are built from one template, YAML aliases expanded, before it is refused."""
 
 _KEEP_PROPERTIES = frozenset({"ContainerDefinitions", "RuntimePlatform", "Tags"})
-_KEEP_CONTAINER = frozenset({"Name", "Image", "User", "FirelensConfiguration"})
+_KEEP_CONTAINER = frozenset(
+    {"Name", "Image", "User", "FirelensConfiguration", *OVERRIDE_PROPERTIES}
+)
 # How YAML 1.1 (PyYAML's resolver) reads a plain scalar typed other than as a string.
 _READINGS = {
     "int": "a number",

@@ -75,6 +75,7 @@ _TypeConfigurationModel = TypeConfigurationModel
 class Exemption(BaseModel):
     ContainerName: Optional[str]
     Image: Optional[str]
+    AllowOverrides: Optional[bool]
     Reason: Optional[str]
 
     @classmethod
@@ -87,6 +88,7 @@ class Exemption(BaseModel):
         return cls(
             ContainerName=json_data.get("ContainerName"),
             Image=json_data.get("Image"),
+            AllowOverrides=json_data.get("AllowOverrides"),
             Reason=json_data.get("Reason"),
         )
 

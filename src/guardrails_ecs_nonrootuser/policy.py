@@ -19,6 +19,12 @@ Scope
        that is not text, is not matched); its ``Reason`` is shown.
        ``ExemptContainerNames`` and ``ExemptImages`` patterns are entries of
        one field, without a reason.
+     An exemption is for what the image runs, as it runs it: it does not
+     apply to a container that overrides ``EntryPoint`` or ``Command``, sets
+     ``Privileged``, or adds capabilities (``LinuxParameters.Capabilities.Add``),
+     unless the entry sets ``AllowOverrides`` (the older patterns cannot); such
+     a container is decided by the rules below, and its failure says which
+     exemption it escaped and why.
      Patterns are ``fnmatch`` globs, case-sensitive; ``*`` also matches ``/``.
      An entry whose every pattern is made only of wildcards with a ``*``
      (``*``, ``**``, ``?*``) exempts every container (every one long enough):
@@ -206,6 +212,9 @@ class Exemption(NamedTuple):
     container_name: str | None = None
     image: str | None = None
     reason: str = ""
+    allow_overrides: bool = False
+    """Whether it exempts a container that overrides what its image runs, or how
+    (``AllowOverrides``, rule a)."""
 
     def patterns(self) -> tuple[tuple[str, str], ...]:
         """The patterns it gives, each with the container property it matches."""
@@ -216,6 +225,13 @@ class Exemption(NamedTuple):
         )
 
     def matches(self, container: Mapping[str, object]) -> bool:
+        """Whether it exempts ``container``: its patterns match, and the container overrides
+        nothing, or the entry allows it."""
+        return self.matches_patterns(container) and (
+            self.allow_overrides or not overrides(container)
+        )
+
+    def matches_patterns(self, container: Mapping[str, object]) -> bool:
         return all(
             isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)
             for place, pattern in self.patterns()
@@ -381,7 +397,8 @@ def _config_entries(value: object, match_all: bool) -> list[Exemption]:
         key = f"Exemptions[{position}]"
         if not isinstance(entry, Mapping):
             raise ConfigError(key, f"must be an object, got {_kind(entry)}")
-        unknown = sorted(str(field) for field in entry if field not in (*_ENTRY_FIELDS, "Reason"))
+        fields = (*_ENTRY_FIELDS, "Reason", "AllowOverrides")
+        unknown = sorted(str(field) for field in entry if field not in fields)
         if unknown:
             raise ConfigError(f"{key}.{_display(unknown[0])}", "is not a field of an exemption")
         patterns = {
@@ -402,7 +419,13 @@ def _config_entries(value: object, match_all: bool) -> list[Exemption]:
                 "to true if that is meant",
             )
         entries.append(
-            Exemption(key, patterns.get("ContainerName"), patterns.get("Image"), reason.strip())
+            Exemption(
+                key,
+                patterns.get("ContainerName"),
+                patterns.get("Image"),
+                reason.strip(),
+                _config_bool(f"{key}.AllowOverrides", entry.get("AllowOverrides"), False),
+            )
         )
     return entries
 
@@ -874,6 +897,7 @@ def _decide_container(
 ) -> ContainerResult:
     name, user = container.get("Name"), container.get("User")
     exemption = next((e for e in settings.exemptions if e.matches(container)), None)
+    refused = next((e for e in settings.exemptions if e.matches_patterns(container)), None)
     if exemption:
         return ContainerResult(
             index,
@@ -894,10 +918,38 @@ def _decide_container(
     finding = check_windows_user(user) if windows else check_linux_user(user, settings)
     if finding and not windows and container.get("FirelensConfiguration") is not None:
         finding = _firelens(finding)
+    if finding and refused:
+        finding = finding._replace(
+            reason=f"{finding.reason}; {refused.source} does not exempt it, as it overrides "
+            f"{' and '.join(overrides(container))} (AllowOverrides is not set)"
+        )
     if finding:
         verdict = Verdict.WARN if finding.rule in settings.warn_only else Verdict.FAIL
         return ContainerResult(index, name, user, verdict, finding)
     return ContainerResult(index, name, user, Verdict.PASS, note=_pass_note(user, windows))
+
+
+OVERRIDES = ("EntryPoint", "Command")
+"""Container properties that replace what the image runs."""
+OVERRIDE_PROPERTIES = (*OVERRIDES, "Privileged", "LinuxParameters")
+"""Every container property ``overrides`` reads."""
+
+
+def overrides(container: Mapping[str, object]) -> tuple[str, ...]:
+    """What the container sets that changes what its image runs, or with which powers:
+    ``EntryPoint`` or ``Command`` (not empty), ``Privileged`` (true), capabilities added
+    (``LinuxParameters.Capabilities.Add``, not empty). A value of another shape counts (as
+    one a template cannot resolve does): an exemption is never taken on a guess."""
+    found = [key for key in OVERRIDES if container.get(key) not in (None, [], "")]
+    privileged = container.get("Privileged")
+    if privileged not in (None, False) and str(privileged).lower() != "false":
+        found.append("Privileged")
+    parameters = container.get("LinuxParameters")
+    capabilities = parameters.get("Capabilities") if isinstance(parameters, Mapping) else None
+    added = capabilities.get("Add") if isinstance(capabilities, Mapping) else None
+    if added not in (None, []):
+        found.append("LinuxParameters.Capabilities.Add")
+    return tuple(found)
 
 
 FIRELENS_FIX = (

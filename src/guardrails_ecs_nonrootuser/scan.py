@@ -42,12 +42,14 @@ from .loader import (
 )
 from .policy import (
     EXAMPLE_USER,
+    OVERRIDE_PROPERTIES,
     RULE_SUMMARIES,
     ContainerResult,
     MalformedTaskDefinitionError,
     Settings,
     Verdict,
     evaluate,
+    overrides,
     quote,
 )
 from .resolve import (
@@ -679,6 +681,11 @@ class _TaskDefinitionCheck:
                 elif not (isinstance(value, str) and fnmatch.fnmatchcase(value, pattern)):
                     break
             else:
+                if not exemption.allow_overrides:
+                    known, unresolved = _overrides_known(container)
+                    if known:
+                        continue  # it overrides what its image runs: not exempt (rule a)
+                    unknown += unresolved
                 if unknown:
                     value, place = unknown[0]
                     return value, place, f"{exemption.source} exempts it"
@@ -854,6 +861,28 @@ def _chars_meet(first: str, second: str) -> bool:
 
 def _char_matches(char: str, token: str) -> bool:
     return fnmatch.fnmatchcase(char, token) if len(token) > 1 else char == token
+
+
+def _overrides_known(container: dict[str, Any]) -> tuple[bool, list[tuple[Unresolved, str]]]:
+    """Whether the container certainly overrides what its image runs (``policy.overrides``),
+    and the values that decide it but cannot be resolved, with where they are."""
+    parameters = container.get("LinuxParameters")
+    capabilities = parameters.get("Capabilities") if isinstance(parameters, dict) else None
+    places = {
+        **{key: container.get(key) for key in OVERRIDE_PROPERTIES if key != "LinuxParameters"},
+        "LinuxParameters": parameters,
+        "LinuxParameters.Capabilities": capabilities,
+        "LinuxParameters.Capabilities.Add": (
+            capabilities.get("Add") if isinstance(capabilities, dict) else None
+        ),
+    }
+    unresolved = [(v, place) for place, v in places.items() if isinstance(v, Unresolved)]
+    known = {
+        key: v
+        for key, v in container.items()
+        if key not in {p.split(".")[0] for _, p in unresolved}
+    }
+    return bool(overrides(known)), unresolved
 
 
 def _shown_value(user: Any) -> str | int | None:
