@@ -679,7 +679,8 @@ def test_the_readme_cfn_lint_lines_run_as_written(tmp_path: Path) -> None:
     (block,) = [b for b in blocks("README.md") if b.section == "cfn-lint" and b.lang == "sh"]
     lines = commands(block.text)
     shutil.copy(FIXTURES / "templates" / "conditions.yaml", tmp_path / "template.yaml")
-    (tmp_path / "hook-config.json").write_text('{"ExemptContainerNames": ["proxy"]}', "utf-8")
+    proxy = {"ContainerName": "proxy", "AllowOverrides": True, "Reason": "it sets its Command"}
+    (tmp_path / "hook-config.json").write_text(json.dumps({"Exemptions": [proxy]}), "utf-8")
     assert len(lines) == 2
     outputs = []
     for command in lines:
