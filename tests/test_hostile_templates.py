@@ -579,3 +579,35 @@ def test_exempting_everything_takes_the_explicit_opt_in(
     args = ["--exempt-image", "*", "--allow-match-all-exemptions", str(HOSTILE / "noecho.yaml")]
     code, out, err = run(capsys, *args)
     assert (code, err) == (0, "") and "OK (1 task definition, 3 containers)" in out
+
+
+def test_conditions_are_compared_under_every_reading_a_yaml_loader_gives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``!Equals [0x10, "16"]`` is false as written and true once a YAML 1.1 loader has read it:
+    the container gets its worst verdict over both; quoted, only the text counts. The stack
+    layer, which cannot know which reading CloudFormation gets, leaves it to the resource
+    layer."""
+    path = HOSTILE / "condition-readings.yaml"
+    code, out, _ = run(capsys, "--format", "json", str(path))
+    assert code == 1
+    verdicts = {
+        t["logicalId"]: {c["verdict"] for c in t["containers"]}
+        for t in json.loads(out)["files"][0]["taskDefinitions"]
+    }
+    assert verdicts == {
+        "FailHexCondition": {"FAIL"},
+        "FailYesCondition": {"FAIL"},
+        "FailHexAgainstParameter": {"FAIL"},
+        "PassQuotedText": {"PASS"},
+    }
+    from guardrails_ecs_nonrootuser import stack
+    from guardrails_ecs_nonrootuser.policy import Settings
+
+    outcome = stack.check_stack({"template": path.read_text(encoding="utf-8")}, Settings())
+    assert not outcome.failed
+    assert {(i.logical_id, i.status) for i in outcome.items} == {
+        ("FailHexCondition", stack.UNVERIFIED),
+        ("FailYesCondition", stack.UNVERIFIED),
+        ("FailHexAgainstParameter", stack.UNVERIFIED),
+    }

@@ -344,13 +344,40 @@ class Conditions:
             return memo[argument]
         if name == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
             left, right = (resolve(item, self._decide) for item in argument)
-            if not isinstance(left, Unresolved) and not isinstance(right, Unresolved):
+            known = not isinstance(left, Unresolved) and not isinstance(right, Unresolved)
+            if known and _readings_agree(left, right):
                 return bool(left == right)
         import json  # here: most templates never need it (start-up time)
 
         key = json.dumps([seen[-1] if formula is None else None, formula], default=str)
         value = atoms.setdefault(key, None)
         return value is None or bool(value)
+
+
+def _readings_agree(left: Any, right: Any) -> bool:
+    """Whether two values compare the same as written and as a YAML 1.1 loader reads them
+    (``aws cloudformation package`` writes ``0x10`` as ``16``, ``yes`` as ``true``). A value
+    YAML 1.1 reads as something other than an integer (a boolean, a date) is not known as
+    CloudFormation would get it: the comparison is then not known either, and each outcome is
+    weighed, as for a comparison with a parameter."""
+    read_left, read_right = _as_yaml11(left), _as_yaml11(right)
+    if read_left is _UNKNOWN_READING or read_right is _UNKNOWN_READING:
+        return False
+    return bool((read_left == read_right) == (left == right))
+
+
+_UNKNOWN_READING = object()
+
+
+def _as_yaml11(value: Any) -> Any:
+    """``value`` as YAML 1.1 reads its unquoted integers, or ``_UNKNOWN_READING`` when it holds
+    an unquoted scalar YAML 1.1 reads as another type."""
+    if type(value) is PlainScalar:
+        return _UNKNOWN_READING if value.number is None else value.number
+    if isinstance(value, list):
+        items = [_as_yaml11(item) for item in value]
+        return _UNKNOWN_READING if _UNKNOWN_READING in items else items
+    return value
 
 
 def _single_function(value: Any) -> str | None:
