@@ -49,7 +49,7 @@ Parameters:
     NoEcho: true
     Default: hidden-reason-value
 Conditions:
-  Excepted: !Equals [!Ref Reason, yes]
+  Excepted: !Equals [!Ref Reason, approved]
 Resources:
   Literal:
     Type: AWS::ECS::TaskDefinition
@@ -218,7 +218,7 @@ def test_the_exception_tag_in_templates(tmp_path: Path, capsys: pytest.CaptureFi
         "--exception-tag-key",
         KEY,
         "--parameter",
-        "Reason=yes",
+        "Reason=approved",
         "--format",
         "json",
     )
