@@ -213,6 +213,9 @@ class Context(NamedTuple):
     defaults: bool = True
     """A parameter's ``Default`` stands for its value (not when the deployment's parameter
     values are unknown, as in the template CloudFormation sends the hook)."""
+    language_extensions: bool = False
+    """The template uses the AWS::LanguageExtensions transform, which allows intrinsic functions
+    where a name is written (``Ref: !Sub "${Env}User"``)."""
 
     def read(self, value: Any) -> Any:
         """``value`` (a text or a list of them) with its unquoted integers read as YAML 1.1
@@ -226,6 +229,11 @@ class Context(NamedTuple):
         return value
 
     def ref(self, name: object) -> Any:
+        if isinstance(name, dict) and self.language_extensions:
+            target = resolve(name, self)  # the transform resolves it to a name first
+            if isinstance(target, Unresolved):
+                return target.within("Ref")
+            name = target
         if not isinstance(name, str):
             return _invalid("a Ref whose target is not a name")
         if name == "AWS::NoValue":

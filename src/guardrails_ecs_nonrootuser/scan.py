@@ -226,6 +226,9 @@ def check_template(
         options.parameters or {},
         Budget(deadline=options.deadline),
         defaults=not options.certain_only,
+        language_extensions=any(
+            name == "AWS::LanguageExtensions" for name, _ in template.transforms
+        ),
     )
     conditions = Conditions(template.conditions, context)
     readings = (context, context._replace(numbers=True)) if template.numbers else (context,)
