@@ -137,6 +137,20 @@ def big_template(size: int, as_yaml: bool) -> str:
     return json.dumps({**header, "Resources": resources})
 
 
+def shared_value_template(kind: str, size: int, tasks: int, containers: int = 10) -> str:
+    """A YAML template whose every container's User comes from one value of ``size`` digits in
+    Mappings: through a YAML alias of it (``kind`` "alias"), or as ``Fn::Join`` of two
+    ``Fn::FindInMap`` lookups of it ("join"), which doubles it per container."""
+    anchor = "&b " if kind == "alias" else ""
+    user = "*b" if kind == "alias" else "!Join ['', [!FindInMap [M, k, v], !FindInMap [M, k, v]]]"
+    lines = ["Mappings:", f'  M: {{k: {{v: {anchor}"{"1" * size}"}}}}', "Resources:"]
+    for task in range(tasks):
+        lines += [f"  T{task}:", "    Type: AWS::ECS::TaskDefinition", "    Properties:"]
+        lines.append("      ContainerDefinitions:")
+        lines += [f"        - {{Name: c{n}, Image: i, User: {user}}}" for n in range(containers)]
+    return "\n".join(lines) + "\n"
+
+
 def main(arguments: list[str] | None = None) -> int:
     """Print the event for a task definition with one container per USER (``-`` for none):
     ``python scripts/hook_event.py 0 1000:1000 - | ...`` feeds ``handlers.hook`` or a Lambda

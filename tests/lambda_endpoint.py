@@ -23,6 +23,7 @@ import ipaddress
 import json
 import os
 import queue
+import resource
 import signal
 import subprocess
 import sys
@@ -179,12 +180,21 @@ def serve(code_dirs: list[str], entrypoint: str, function_name: str, port: int) 
 
 @contextlib.contextmanager
 def served(
-    python: str, code_dirs: list[str], entrypoint: str, env: dict[str, str] | None = None
+    python: str,
+    code_dirs: list[str],
+    entrypoint: str,
+    env: dict[str, str] | None = None,
+    memory: int | None = None,
 ) -> Iterator[str]:
-    """This stand-in serving ``entrypoint`` on ``python``, on a free loopback port; its URL."""
+    """This stand-in serving ``entrypoint`` on ``python``, on a free loopback port; its URL.
+    ``memory``: the most bytes of address space the function's process may take, as a Lambda
+    function's memory setting bounds it."""
+
     command = [python, "-I", __file__, "serve", "--port", "0", "--entrypoint", entrypoint]
     for directory in code_dirs:
         command += ["--code", directory]
+    if memory is not None:
+        command += ["--memory", str(memory)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as server:
         try:
             assert server.stdout is not None
@@ -212,7 +222,10 @@ def main() -> None:
     parser.add_argument("--entrypoint", required=True, help="module.attribute")
     parser.add_argument("--function-name", default="TypeFunction")
     parser.add_argument("--port", type=int, default=3001, help="0 picks a free port")
+    parser.add_argument("--memory", type=int, help="the most bytes of address space to take")
     args = parser.parse_args()
+    if args.memory:
+        resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
     sys.addaudithook(allow_loopback_only)
     serve(args.code, args.entrypoint, args.function_name, args.port)
 

@@ -5,6 +5,7 @@ names what the command must do instead: fail closed, stay bounded, escape what i
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -611,3 +612,33 @@ def test_conditions_are_compared_under_every_reading_a_yaml_loader_gives(
         ("FailYesCondition", stack.UNVERIFIED),
         ("FailHexAgainstParameter", stack.UNVERIFIED),
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "tasks"),
+    [
+        pytest.param("alias", 600_000, 500, id="alias-of-600-kb-by-5000-containers"),
+        pytest.param("join", 900_000, 500, id="join-of-900-kb-lookups-by-5000-containers"),
+    ],
+)
+def test_a_value_shared_by_every_container_is_decided_within_10_s_and_1_gib(
+    tmp_path: Path, kind: str, size: int, tasks: int
+) -> None:
+    """The command decides a large value once however many containers share it, and keeps no
+    copy of it per container."""
+    from hook_event import shared_value_template
+
+    path = tmp_path / "shared.yaml"
+    path.write_text(shared_value_template(kind, size, tasks), encoding="utf-8")
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("ecs-nonroot")), "check", "--no-config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)),
+    )
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1, result.stderr
+    assert f"{tasks * 10} errors" in result.stdout.splitlines()[-1]

@@ -273,3 +273,41 @@ def test_packaged_hook_decides_a_1_mb_stack_template_within_5_seconds(
                     expected.message,
                 ), form
             assert sorted(times)[1] < 5, f"{form}: {times}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "tasks"),
+    [
+        pytest.param("alias", 600_000, 500, id="alias-of-600-kb-by-5000-containers"),
+        pytest.param("join", 450_000, 400, id="join-of-450-kb-lookups-by-4000-containers"),
+    ],
+)
+def test_packaged_hook_decides_a_value_shared_by_every_container_within_budget(
+    code: Path, tmp_path: Path, kind: str, size: int, tasks: int
+) -> None:
+    """One large value that every container's User takes (by a YAML alias, or joined from
+    mapping lookups, which doubles it): the packaged hook (PyYAML's pure-Python parser) answers
+    within its 25 s budget in 1 GiB, deciding the value once, keeping no copy per container."""
+    from hook_event import shared_value_template
+
+    from guardrails_ecs_nonrootuser import handlers, stack
+
+    template = shared_value_template(kind, size, tasks)
+    assert len(template.encode()) <= stack.MAX_TEMPLATE_BYTES
+    environment = {
+        "AWS_REGION": "us-east-1",
+        "PATH": "/usr/bin:/bin",
+        "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
+    }
+    with (
+        tls_server(Store, tmp_path) as base,
+        served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment, memory=1 << 30) as url,
+    ):
+        Store.bodies[f"/{kind}"] = json.dumps({"template": template}).encode()
+        started = time.monotonic()
+        response, error = lambda_endpoint.invoke(url, template_event("STACK", f"{base}/{kind}"))
+        elapsed = time.monotonic() - started
+    assert error is None
+    assert elapsed < handlers.BUDGET, elapsed
+    assert response["hookStatus"] == "FAILED"
+    assert response["message"].startswith(f"{tasks * 10} of {tasks * 10} containers")

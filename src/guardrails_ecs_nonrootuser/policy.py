@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -510,8 +511,20 @@ class Finding(NamedTuple):
 def check_linux_user(value: object, settings: Settings) -> Finding | None:
     """Decide a Linux container's ``User`` value (rules c to k, and p); None means it passes.
     The first rule it fails decides, but a rule in ``WarnOnly`` (rule q) never hides one that
-    is not: the first failed rule that blocks, if any, is the finding."""
-    findings = list(_linux_findings(value, settings))
+    is not: the first failed rule that blocks, if any, is the finding. A text is decided once
+    per settings, however many containers share it (a long one costs its length once)."""
+    if isinstance(value, str):
+        return _check_linux_text(value, settings)
+    return _first_blocking(_linux_findings(value, settings), settings)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_linux_text(text: str, settings: Settings) -> Finding | None:
+    return _first_blocking(_linux_findings(text, settings), settings)
+
+
+def _first_blocking(found: Iterator[Finding], settings: Settings) -> Finding | None:
+    findings = list(found)
     blocking = (f for f in findings if f.rule not in settings.warn_only)
     return next(blocking, findings[0] if findings else None)
 

@@ -888,12 +888,19 @@ def _overrides_known(container: dict[str, Any]) -> tuple[bool, list[tuple[Unreso
     return bool(overrides(known)), unresolved
 
 
+MAX_SHOWN_VALUE = 1024
+"""The longest User a finding keeps as it is; a longer one (no user spec is) is kept cut, so
+that a report never holds a copy of a large value per container."""
+
+
 def _shown_value(user: Any) -> str | int | None:
     """The User as JSON shows it: text or a whole number; None for a NoEcho parameter's value or
-    one that is not known."""
+    one that is not known; a text longer than ``MAX_SHOWN_VALUE`` cut, saying its length."""
     if isinstance(user, (Secret, bool)):
         return None
     if isinstance(user, str):
+        if len(user) > MAX_SHOWN_VALUE:
+            return f"{user[:MAX_SHOWN_VALUE]}... ({len(user):,} characters)"
         return str(user)
     return user if isinstance(user, int) else None
 
