@@ -8,10 +8,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_hostile_generated import TEMPLATES as GENERATED
+from test_hostile_generated import as_yaml, encoded
 
 from guardrails_ecs_nonrootuser.cfn_lint_rule import NonRootUser
-from guardrails_ecs_nonrootuser.cli import main
-from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER
+from guardrails_ecs_nonrootuser.cli import check_path, main
+from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER, UNRESOLVED_VALUE, Options
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "templates"
@@ -201,3 +205,46 @@ def test_standard_input_is_an_error_the_rule_cannot_read_never_a_pass() -> None:
     assert code != 0 and "E9101 [unreadable]" in out
     code, out = lint_rule([], "Resources:\n  B:\n    Type: AWS::S3::Bucket\n")
     assert (code, out) == (0, "")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(template=GENERATED, data=st.data())
+def test_the_rule_and_the_command_agree_on_generated_templates(
+    template: dict[str, Any], data: st.DataObject
+) -> None:
+    """Generated templates (random structure, intrinsic functions, parameters, mappings,
+    conditions, loops; as JSON and as YAML with short tags and unquoted numbers): the rule's
+    matches are the command's findings, rule for level, at the same lines and columns. The
+    pre-commit hook is the command itself (.pre-commit-hooks.yaml)."""
+    import tempfile
+
+    text = as_yaml(template, data) if data.draw(st.booleans()) else json.dumps(template)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "t.yaml"
+        path.write_bytes(encoded(text))
+        report = check_path(str(path), Options())
+        matches = NonRootUser().match(SimpleNamespace(filename=str(path), template={}))
+    if report.status == "error":
+        assert [m.message for m in matches] == [f"[unreadable] {report.note}"]
+        return
+    found = [*report.findings, *(f for t in report.task_definitions for f in t.findings)]
+    expected = sorted(
+        (LEVEL_RULES[(f.level, f.rule == UNRESOLVED_VALUE)], f"[{f.rule}] {f.message}", f.line)
+        for f in found
+        if f.rule != SKIPPED_CONTAINER
+    )
+    found_by_rule = sorted(
+        (vars(m)["rule"].id, m.message, vars(m)["location"][0] + 1) for m in matches
+    )
+    assert found_by_rule == expected
+
+
+LEVEL_RULES = {
+    ("error", False): "E9101",
+    ("error", True): "E9101",
+    ("warning", True): "W9101",
+    ("warning", False): "W9102",
+    ("note", False): "I9101",
+}
+"""The cfn-lint rule a finding of a level is reported by (and, for warnings, whether it is an
+unresolved value)."""
