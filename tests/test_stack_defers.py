@@ -4,7 +4,8 @@ function under AWS::LanguageExtensions among them), decided by the stack layer w
 values; then, for generated parameter values, resolved here as CloudFormation resolves these few
 forms (``deployed``, independent of the project's resolver) and decided as the resource layer
 decides them, through the hook's entrypoint. A container the stack layer fails must fail in
-every deployment CloudFormation would make."""
+every deployment CloudFormation would make, and one it passes (neither fails nor leaves to the
+resource layer) must pass in every one."""
 
 import json
 from typing import Any
@@ -124,12 +125,16 @@ def deployed(value: Any, values: dict[str, str], extensions: bool) -> Any:
     extensions=st.booleans(),
     deployments=st.lists(DEPLOYMENTS, min_size=1, max_size=6),
 )
-def test_a_container_the_stack_layer_fails_fails_in_every_deployment(
+def test_what_the_stack_layer_fails_or_passes_every_deployment_fails_or_passes(
     users: list[Any], extensions: bool, deployments: list[dict[str, str]]
 ) -> None:
     text = json.dumps(template(users, extensions))
     outcome = stack.check_stack({"template": text}, Settings())
     failed = {item.container for item in outcome.items if item.status == stack.FAIL}
+    # what it neither fails nor leaves to the resource layer, it passes for every deployment
+    named = {item.container for item in outcome.items}
+    whole = any(item.container is None for item in outcome.items)
+    passed = set() if whole else set(range(len(users))) - named
     for values in deployments:
         try:
             resolved = [deployed(user, values, extensions) for user in users]
@@ -144,3 +149,5 @@ def test_a_container_the_stack_layer_fails_fails_in_every_deployment(
         for position in failed:
             assert position is not None
             assert statuses[position] == "FAILED", (users, values, outcome.message)
+        for position in passed:
+            assert statuses[position] == "PASSED", (users, values, outcome.message)
