@@ -205,6 +205,8 @@ def test_standard_input_is_an_error_the_rule_cannot_read_never_a_pass() -> None:
     assert code != 0 and "E9101 [unreadable]" in out
     code, out = lint_rule([], "Resources:\n  B:\n    Type: AWS::S3::Bucket\n")
     assert (code, out) == (0, "")
+    code, out = lint_rule(["/dev/stdin"], UNQUOTED_ROOT_GROUP)  # a pipe given by a name
+    assert code != 0 and "E9101 [unreadable] E9101 reads a template's text" in out
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

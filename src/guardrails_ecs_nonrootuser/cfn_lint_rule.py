@@ -25,7 +25,7 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from .cli import build_options, check_path, find_config
+from .cli import NOT_REGULAR, build_options, check_path, find_config
 from .loader import may_hold_task_definitions
 from .policy import REPOSITORY, rule_page
 from .report import DOCUMENTATION
@@ -65,6 +65,8 @@ class NonRootUser(CloudFormationLintRule):
         if cfn.filename in (None, "-"):
             return _from_standard_input(cfn.template)
         report = check_path(cfn.filename, options)  # read as the command reads it
+        if report.status == "skipped" and report.note.startswith(NOT_REGULAR):
+            return _from_standard_input(cfn.template)  # a pipe cfn-lint has read already
         if report.status == "error":
             return [_whole_file(f"[unreadable] {report.note}")]
         levels = {"error": self, "warning": UnverifiableValue(), "note": UnquotedYaml11Value()}
@@ -92,7 +94,8 @@ class NonRootUser(CloudFormationLintRule):
 
 
 def _from_standard_input(template: Any) -> list[RuleMatch]:
-    """The rule on a template cfn-lint read from standard input: cfn-lint keeps only what it
+    """The rule on a template cfn-lint read from standard input or another pipe (/dev/stdin,
+    a process substitution): cfn-lint keeps only what it
     parsed, and the check reads the text (unquoted values as YAML 1.1 loaders read them,
     Fn::ForEach, duplicate keys), so it cannot decide here; unless no task definition can be
     in the template, that is an error, never a pass."""
@@ -101,8 +104,8 @@ def _from_standard_input(template: Any) -> list[RuleMatch]:
     return [
         _whole_file(
             "[unreadable] E9101 reads a template's text, as the hook does, and cfn-lint has read "
-            "standard input already: give the template by its file name, or check it with "
-            "ecs-nonroot check -"
+            "it from standard input or a pipe already: give the template by its file name, or "
+            "check it with ecs-nonroot check -"
         )
     ]
 

@@ -42,6 +42,8 @@ SUFFIXES = (".yaml", ".yml", ".json", ".template")
 DEFAULT_EXCLUDES = (".*", "node_modules", "__pycache__")
 """Never searched (a name given on the command line is still read): hidden files and
 directories (.git, .venv, .aws-sam), node_modules, bytecode caches."""
+NOT_REGULAR = "not a regular file"
+"""How a file that is not read because it is a FIFO, socket or device is noted."""
 MAX_BYTES = 16 * 1024 * 1024
 """The largest file read: 16 times the largest template CloudFormation accepts."""
 PARALLEL_FROM = 16
@@ -617,5 +619,5 @@ def _read(path: str) -> bytes | str:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket or device"
-            return f"not a regular file ({kind}): not read"
+            return f"{NOT_REGULAR} ({kind}): not read"
         return file.read(MAX_BYTES + 1)
