@@ -121,11 +121,18 @@ class PlainScalar(str):
     number: str | None
     """The integer a YAML 1.1 loader reads (``0x0`` -> ``"0"``), as CloudFormation then gets
     it, when it is read as an integer."""
+    canonical: str | None
+    """What CloudFormation gets once a YAML 1.1 loader has read the scalar and written it back
+    (``aws cloudformation package``): the integer's digits, ``true`` or ``false`` for a
+    boolean; None when that is not known (a float, a date)."""
 
-    def __new__(cls, text: str, reading: str, number: str | None = None) -> PlainScalar:
+    def __new__(
+        cls, text: str, reading: str, number: str | None = None, canonical: str | None = None
+    ) -> PlainScalar:
         scalar = super().__new__(cls, text)
         scalar.reading = reading
         scalar.number = number
+        scalar.canonical = number if canonical is None else canonical
         return scalar
 
 
@@ -606,6 +613,9 @@ def _scalar(node: ScalarNode) -> str | None:
     reading = _READINGS.get(kind)
     if reading is None or _CANONICAL.fullmatch(text):
         return text
+    if kind == "bool":
+        truth = text.lower() in ("yes", "true", "on")
+        return PlainScalar(text, reading, canonical="true" if truth else "false")
     return PlainScalar(text, reading, _integer(text) if kind == "int" else None)
 
 

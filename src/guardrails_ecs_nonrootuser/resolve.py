@@ -223,7 +223,7 @@ class Context(NamedTuple):
         if not self.numbers:
             return value
         if type(value) is PlainScalar:
-            return value if value.number is None else value.number
+            return value if value.canonical is None else value.canonical
         if isinstance(value, list):
             return [self.read(item) for item in value]
         return value
@@ -294,6 +294,7 @@ class Conditions:
     def __init__(self, definitions: Mapping[str, Any], context: Context) -> None:
         self._definitions = definitions
         self._decide = context.given_only()
+        self._read = self._decide._replace(numbers=True)
         self._atoms: dict[str, dict[str, None]] = {}
         self._cases: dict[frozenset[str], list[dict[str, bool]]] = {}
 
@@ -351,10 +352,17 @@ class Conditions:
                 memo[argument] = self._truth(definition, atoms, (*seen, argument), memo)
             return memo[argument]
         if name == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
-            left, right = (resolve(item, self._decide) for item in argument)
-            known = not isinstance(left, Unresolved) and not isinstance(right, Unresolved)
-            if known and _readings_agree(left, right):
-                return bool(left == right)
+            # as written, and as a YAML 1.1 loader reads its unquoted values, wherever in
+            # the operands they are: when the two differ, each outcome is weighed
+            written = [resolve(item, self._decide) for item in argument]
+            read = [resolve(item, self._read) for item in argument]
+            known = not any(isinstance(value, Unresolved) for value in (*written, *read))
+            if (
+                known
+                and (written[0] == written[1]) == (read[0] == read[1])
+                and not any(_unknown_reading(value) for value in read)
+            ):
+                return bool(written[0] == written[1])
         import json  # here: most templates never need it (start-up time)
 
         key = json.dumps([seen[-1] if formula is None else None, formula], default=str)
@@ -362,30 +370,12 @@ class Conditions:
         return value is None or bool(value)
 
 
-def _readings_agree(left: Any, right: Any) -> bool:
-    """Whether two values compare the same as written and as a YAML 1.1 loader reads them
-    (``aws cloudformation package`` writes ``0x10`` as ``16``, ``yes`` as ``true``). A value
-    YAML 1.1 reads as something other than an integer (a boolean, a date) is not known as
-    CloudFormation would get it: the comparison is then not known either, and each outcome is
-    weighed, as for a comparison with a parameter."""
-    read_left, read_right = _as_yaml11(left), _as_yaml11(right)
-    if read_left is _UNKNOWN_READING or read_right is _UNKNOWN_READING:
-        return False
-    return bool((read_left == read_right) == (left == right))
-
-
-_UNKNOWN_READING = object()
-
-
-def _as_yaml11(value: Any) -> Any:
-    """``value`` as YAML 1.1 reads its unquoted integers, or ``_UNKNOWN_READING`` when it holds
-    an unquoted scalar YAML 1.1 reads as another type."""
+def _unknown_reading(value: Any) -> bool:
+    """Whether ``value`` (as read) is, or holds, an unquoted scalar whose value once a YAML 1.1
+    loader has written it back is not known (a float, a date)."""
     if type(value) is PlainScalar:
-        return _UNKNOWN_READING if value.number is None else value.number
-    if isinstance(value, list):
-        items = [_as_yaml11(item) for item in value]
-        return _UNKNOWN_READING if _UNKNOWN_READING in items else items
-    return value
+        return value.canonical is None
+    return isinstance(value, list) and any(_unknown_reading(item) for item in value)
 
 
 def _single_function(value: Any) -> str | None:

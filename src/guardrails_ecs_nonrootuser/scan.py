@@ -15,7 +15,8 @@ Checked ``certain_only`` (the hook's stack and change-set targets, which see the
 not the parameter values it is deployed with), a container fails only when every deployment of
 the template would fail it: parameters have no value, Defaults included, and a verdict that
 depends on conditions (whether the container exists, or which value it gets) is unresolved.
-How a YAML loader may read an unquoted integer is decided as the command decides it.
+A verdict that depends on how a YAML loader reads an unquoted value (``1000:0``, ``0x10``,
+``yes``) is unresolved there too: which reading CloudFormation gets is not known.
 What CloudFormation would refuse (a malformed function, ``Fn::FindInMap`` keys that do not
 exist) and what is beyond the check's limits are errors either way. Never a silent pass.
 """
@@ -91,6 +92,7 @@ Guards = tuple[tuple[str, bool], ...]
 _AS_YAML11 = (
     "unquoted integers are read as YAML 1.1 loaders read them (aws cloudformation package, SAM)"
 )
+_AS_WRITTEN = "unquoted values are read as written (YAML 1.1 loaders read them otherwise)"
 
 
 class Options(NamedTuple):
@@ -539,16 +541,20 @@ class _TaskDefinitionCheck:
         if not outcomes:
             return  # its conditions contradict each other: never deployed
         worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
-        failing_cases = {id(case) for outcome, case, _ in outcomes if outcome.verdict == "FAIL"}
-        uncertain = absent or len(failing_cases) < len({id(case) for _, case, _ in outcomes})
+        # certain only when it fails in every case under every reading: which reading
+        # CloudFormation gets of an unquoted number is not known to the stack layer either
+        failing = sum(outcome.verdict == "FAIL" for outcome, _, _ in outcomes)
+        uncertain = absent or failing < len(outcomes)
         if worst.verdict == "FAIL" and uncertain and self.options.certain_only:
             worst = _unless_certain(worst, self.unresolved_level)
         if all(outcome.key == worst.key for outcome, _, _ in outcomes):
             self.add(site, worst, _when(site.guards))
             return
         when = _when(tuple(taken.items()))
-        if reading.numbers and any(o.key != worst.key for o, case, _ in outcomes if case is taken):
-            when = " and ".join(filter(None, [when, _AS_YAML11]))  # the reading decided it
+        other = [o for o, case, r in outcomes if case is taken and r.numbers != reading.numbers]
+        if any(o.key != worst.key for o in other):  # the reading decided it: say which
+            read = _AS_YAML11 if reading.numbers else _AS_WRITTEN
+            when = " and ".join(filter(None, [when, read]))
         self.add(site, worst, when)
 
     def platform_conditions(self, site: _Site) -> set[str] | None:
@@ -915,9 +921,10 @@ def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
         level=level,
         render=lambda when, origin: Said(
             f"Cannot verify: {render(when, origin).message} Whether a deployment has this value "
-            "depends on conditions, which depend on its parameter values: the hook decides it on "
-            "the task definition CloudFormation creates.",
-            f"{render(when, origin).summary}, in some deployments only (it depends on conditions)",
+            "depends on conditions, which depend on its parameter values, or on how a YAML "
+            "loader reads its unquoted values: the hook decides it on the task definition "
+            "CloudFormation creates.",
+            f"{render(when, origin).summary}, in some deployments only",
             _LEFT_TO_HOOK,
         ),
     )
