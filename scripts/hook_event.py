@@ -138,16 +138,29 @@ def big_template(size: int, as_yaml: bool) -> str:
 
 
 def shared_value_template(kind: str, size: int, tasks: int, containers: int = 10) -> str:
-    """A YAML template whose every container's User comes from one value of ``size`` digits in
-    Mappings: through a YAML alias of it (``kind`` "alias"), or as ``Fn::Join`` of two
-    ``Fn::FindInMap`` lookups of it ("join"), which doubles it per container."""
-    anchor = "&b " if kind == "alias" else ""
-    user = "*b" if kind == "alias" else "!Join ['', [!FindInMap [M, k, v], !FindInMap [M, k, v]]]"
-    lines = ["Mappings:", f'  M: {{k: {{v: {anchor}"{"1" * size}"}}}}', "Resources:"]
+    """A YAML template whose every container's User comes from one value of ``size``
+    characters in Mappings: through a YAML alias of it (``kind`` "alias"), as ``Fn::Join`` of
+    two ``Fn::FindInMap`` lookups of it ("join"), which doubles it per container, or as an
+    alias of ``Fn::Select`` over ``Fn::Split`` of it ("split", its first field "0"), which the
+    containers' Name and Image take too."""
+    text = "0," + "x" * size if kind == "split" else "1" * size
+    value = ("&b " if kind == "alias" else "") + f'"{text}"'
+    lines = ["Mappings:", f"  M: {{k: {{v: {value}}}}}", "Resources:"]
+    split = '!Select [0, !Split [",", !FindInMap [M, k, v]]]'
     for task in range(tasks):
         lines += [f"  T{task}:", "    Type: AWS::ECS::TaskDefinition", "    Properties:"]
         lines.append("      ContainerDefinitions:")
-        lines += [f"        - {{Name: c{n}, Image: i, User: {user}}}" for n in range(containers)]
+        for n in range(containers):
+            if kind == "alias":
+                container = f"{{Name: c{n}, Image: i, User: *b}}"
+            elif kind == "join":
+                join = "!Join ['', [!FindInMap [M, k, v], !FindInMap [M, k, v]]]"
+                container = f"{{Name: c{n}, Image: i, User: {join}}}"
+            elif task == n == 0:
+                container = f"{{Name: &u {split}, Image: *u, User: *u}}"
+            else:
+                container = "{Name: *u, Image: *u, User: *u}"
+            lines.append(f"        - {container}")
     return "\n".join(lines) + "\n"
 
 

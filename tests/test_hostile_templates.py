@@ -616,6 +616,7 @@ def test_conditions_are_compared_under_every_reading_a_yaml_loader_gives(
     [
         pytest.param("alias", 600_000, 500, id="alias-of-600-kb-by-5000-containers"),
         pytest.param("join", 900_000, 500, id="join-of-900-kb-lookups-by-5000-containers"),
+        pytest.param("split", 600_000, 500, id="split-of-600-kb-by-5000-containers"),
     ],
 )
 def test_a_value_shared_by_every_container_is_decided_within_10_s_and_1_gib(

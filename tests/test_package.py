@@ -280,6 +280,7 @@ def test_packaged_hook_decides_a_1_mb_stack_template_within_5_seconds(
     [
         pytest.param("alias", 600_000, 500, id="alias-of-600-kb-by-5000-containers"),
         pytest.param("join", 450_000, 400, id="join-of-450-kb-lookups-by-4000-containers"),
+        pytest.param("split", 600_000, 500, id="split-of-600-kb-by-5000-containers"),
     ],
 )
 def test_packaged_hook_decides_a_value_shared_by_every_container_within_budget(

@@ -925,3 +925,26 @@ def test_an_exemption_that_depends_on_an_unresolved_override_is_left_to_the_reso
     report = check_file("t.json", json.dumps(template).encode(), Options(settings))
     (task_definition,) = report.task_definitions
     assert [c.verdict for c in task_definition.containers] == ["FAIL"]
+
+
+def test_a_macro_that_may_rewrite_a_task_definition_leaves_it_to_the_resource_layer() -> None:
+    """A macro (a template's Transform, or Fn::Transform on the resource itself) is given the
+    task definition to rewrite, and only CloudFormation sees what it writes."""
+    resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": containers("0")}
+    macro = {"Fn::Transform": {"Name": "FixUser"}}
+    for template in (
+        {"Resources": {"T": {**resource, **macro}}},
+        {"Transform": "MyMacro", "Resources": {"T": resource}},
+    ):
+        outcome = stack.check_stack({"template": json.dumps(template)}, SETTINGS)
+        assert not outcome.failed
+        assert {item.status for item in outcome.items} == {stack.UNVERIFIED}
+    known = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {"T": resource}}
+    assert stack.check_stack({"template": json.dumps(known)}, SETTINGS).failed
+
+
+def test_a_change_set_changing_one_logical_id_twice_decides_both_changes() -> None:
+    root, fine = containers("0"), containers("1000")
+    changes = [change("T", json.dumps(root)), change("T", json.dumps(fine), "UPDATE")]
+    outcome = stack.check_change_set({"template": "{}", "changedResources": changes}, SETTINGS)
+    assert outcome.failed

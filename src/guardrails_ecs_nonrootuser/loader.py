@@ -454,6 +454,9 @@ class _Builder:
                 continue
             properties = fields.get("Properties")
             condition = fields.get("Condition")
+            macro = fields.get("Fn::Transform")  # a macro given the whole resource to rewrite
+            if macro is not None:
+                self.transforms.append((_transform_name(macro[1]), self.lines.at(macro[0])))
             inside = [item for item in self.unplaced if _within(item[0], resource)]
             found[logical_id] = TaskDefinition(
                 self.properties(properties[1]) if properties else None,

@@ -47,6 +47,7 @@ would refuse or fail (malformed, ``Fn::Select`` out of range, ``Fn::FindInMap`` 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -378,6 +379,13 @@ def _unknown_reading(value: Any) -> bool:
     return isinstance(value, list) and any(_unknown_reading(item) for item in value)
 
 
+@functools.lru_cache(maxsize=256)
+def _completed_at_deploy_time(text: str) -> bool:
+    """Whether ``text`` holds a dynamic reference or a change set placeholder: searched once
+    for a text many values share."""
+    return _DEPLOY_TIME.search(text) is not None
+
+
 def _single_function(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         (name,) = value
@@ -448,7 +456,7 @@ def resolve(value: Any, context: Context) -> Any:
 
 def _known_now(value: Any) -> Any:
     """``value``, unless it is a text CloudFormation completes at deploy time."""
-    if isinstance(value, str) and _DEPLOY_TIME.search(value):
+    if isinstance(value, str) and _completed_at_deploy_time(value):
         kind = "a dynamic reference" if "{{resolve:" in value else "a change set placeholder"
         return Unresolved(f"it holds {kind}, replaced at deploy time")
     return value
@@ -585,8 +593,15 @@ def _split(argument: Any, context: Context) -> Any:
     delimiter, text = arguments
     if not isinstance(delimiter, str) or not delimiter or not isinstance(text, str):
         return _invalid("an Fn::Split that cannot be evaluated")
-    parts = text.split(delimiter)
+    parts = list(_parts(text, delimiter))
     return _secret(parts) if type(text) is Secret else parts
+
+
+@functools.lru_cache(maxsize=64)
+def _parts(text: str, delimiter: str) -> tuple[str, ...]:
+    """``text`` split at ``delimiter``: once for a text many values share (a YAML alias of one
+    function over a large mapping value), however many containers take it."""
+    return tuple(text.split(delimiter))
 
 
 def _find_in_map(argument: Any, context: Context) -> Any:

@@ -236,10 +236,14 @@ def check_template(
     readings = (context, context._replace(numbers=True)) if template.numbers else (context,)
     generated, problems = for_each(template.loops, context, template.task_definitions)
     findings = _unseen(template, options)
+    # a transform only CloudFormation sees may rewrite any task definition: where every
+    # deployment must fail a container to fail it, none is certain
+    rewritable = options.certain_only and bool(findings)
     findings += [_loop_problem(loop, problem, options) for loop, problem in problems]
     reports = []
     for logical_id, task_definition in {**template.task_definitions, **generated}.items():
         checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
+        checker.rewritable = rewritable
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
         try:
             if task_definition.problem:
@@ -258,6 +262,7 @@ def check_template(
                     checker.decide(site, conditions, readings)
         except ResolutionBudgetError as error:  # what was decided before it is set aside
             checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
+            checker.rewritable = rewritable
             checker.problem(
                 UNRESOLVED_VALUE,
                 "error",
@@ -400,6 +405,8 @@ class _TaskDefinitionCheck:
     ) -> None:
         self.logical_id = logical_id
         self.position = position
+        self.rewritable = False
+        """Whether a transform only CloudFormation sees may rewrite it (``certain_only``)."""
         self.options = options
         self.budget = context.budget
         """The template's: deciding whether an exemption may match a value spends from it."""
@@ -596,6 +603,8 @@ class _TaskDefinitionCheck:
         return None
 
     def add(self, site: _Site, outcome: _Outcome, when: str) -> None:
+        if self.rewritable and outcome.verdict == "FAIL":
+            outcome = _unless_certain(outcome, self.unresolved_level)
         container = site.container
         line, column = container.key_position("User") or container.start
         name = outcome.name

@@ -172,7 +172,7 @@ def check_change_set(
         changes = []
     if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
         raise PayloadShapeError("the change set's changedResources is not a list of objects")
-    contexts: dict[str, Any] = {}
+    contexts: list[tuple[str, Any]] = []  # every change, a logical id twice included
     lines: dict[str, int | None] = {}
     from_template: list[str] = []
     for change in changes:
@@ -190,11 +190,11 @@ def check_change_set(
         if properties is None or "ContainerDefinitions" not in properties:
             from_template.append(logical_id)
         else:
-            contexts[logical_id] = properties
+            contexts.append((logical_id, properties))
     if not lines:
         return Outcome(False, f"The change set changes no {TASK_DEFINITION}: nothing to check.")
     reports: list[_Checked] = []
-    for logical_id, properties in contexts.items():  # each on its own: no sum of them is limited
+    for logical_id, properties in contexts:  # each on its own: no sum of them is limited
         resource = {logical_id: {"Type": TASK_DEFINITION, "Properties": properties}}
         checked = _check(json.dumps({"Resources": resource}), settings, False, known)
         reports.extend(_placed(checked, lines, logical_id))
