@@ -458,10 +458,25 @@ class Reading:
                 self.problems.add(logical_id)
 
 
+def _could_hold_a_task_definition(data: bytes) -> bool:
+    """Whether a task definition can be written in a file no reader reads: not UTF-8, or the
+    type spelled out, an escape that could spell it, a transform or module that could add one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    signs = ("AWS::ECS::TaskDefinition", "\\", "Transform", "::MODULE")
+    return any(sign in text for sign in signs)
+
+
 def unread(path: Path) -> str:
-    """A file cfn-lint cannot read: "skipped" when it holds no template (Helm charts, several
-    Kubernetes documents), "error" when it does or when neither YAML nor JSON reads it."""
-    text = path.read_bytes().decode("utf-8", "replace")
+    """A file cfn-lint cannot read: "skipped" when no task definition can be written in it, or
+    it holds no template (Helm charts, several Kubernetes documents); "error" when it does, or
+    when neither YAML nor JSON reads it."""
+    data = path.read_bytes()
+    if not _could_hold_a_task_definition(data):
+        return "skipped"  # what no reader reads, and where no task definition can be written
+    text = data.decode("utf-8", "replace")
     try:
         documents = [
             {key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
