@@ -54,6 +54,10 @@ def pinned() -> dict[str, str]:
     }
 
 
+RUNTIME_ENVIRONMENT = {"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+"""What the Lambda runtime stand-in runs with: a Region, and no more of this machine's PATH."""
+
+
 def run_in_runtime(code: Path, *args: str, stdin: str = "") -> str:
     result = subprocess.run(
         [str(RUNTIME_PYTHON), "-I", "-B", *args],  # -B: /var/task is read-only
@@ -62,7 +66,7 @@ def run_in_runtime(code: Path, *args: str, stdin: str = "") -> str:
         text=True,
         check=False,
         cwd=code,
-        env={"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        env=RUNTIME_ENVIRONMENT,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -70,8 +74,7 @@ def run_in_runtime(code: Path, *args: str, stdin: str = "") -> str:
 
 def invoke(code: Path, *events: dict[str, Any]) -> list[dict[str, Any]]:
     """The answers of the packaged entrypoint, run by Lambda's runtime client (awslambdaric)."""
-    environment = {"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
-    with served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url:
+    with served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, RUNTIME_ENVIRONMENT) as url:
         answers = [lambda_endpoint.invoke(url, event) for event in events]
     assert all(error is None for _, error in answers)
     return [answer for answer, _ in answers]
@@ -246,11 +249,7 @@ def test_packaged_hook_decides_a_1_mb_stack_template_within_5_seconds(
     from guardrails_ecs_nonrootuser.policy import Settings
 
     templates = {form: big_template(1_000_000, form == "yaml") for form in ("yaml", "json")}
-    environment = {
-        "AWS_REGION": "us-east-1",
-        "PATH": "/usr/bin:/bin",
-        "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
-    }
+    environment = {**RUNTIME_ENVIRONMENT, "SSL_CERT_FILE": str(tmp_path / "ca.pem")}
     with (
         tls_server(Store, tmp_path) as base,
         served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment) as url,
@@ -295,11 +294,7 @@ def test_packaged_hook_decides_a_value_shared_by_every_container_within_budget(
 
     template = shared_value_template(kind, size, tasks)
     assert len(template.encode()) <= stack.MAX_TEMPLATE_BYTES
-    environment = {
-        "AWS_REGION": "us-east-1",
-        "PATH": "/usr/bin:/bin",
-        "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
-    }
+    environment = {**RUNTIME_ENVIRONMENT, "SSL_CERT_FILE": str(tmp_path / "ca.pem")}
     with (
         tls_server(Store, tmp_path) as base,
         served(str(RUNTIME_PYTHON), [str(code)], ENTRYPOINT, environment, memory=1 << 30) as url,

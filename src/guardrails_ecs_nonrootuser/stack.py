@@ -320,17 +320,15 @@ def _summary(checked: list[_Checked], noun: str) -> Outcome:
     if not reports and not items:
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
     counted = f"{containers} containers" + (f" ({skipped} skipped)" if skipped else "")
-    head = f"Checked {counted} in {len(reports)} {noun}{plural}: none can run as root"
-    if warned:
-        head = (
-            f"Checked {counted} in {len(reports)} {noun}{plural}: nothing is blocked; "
-            f"{reported_only(len(warned))}"
-        )
+    head = f"Checked {counted} in {len(reports)} {noun}{plural}: "
+    head += (
+        f"nothing is blocked; {reported_only(len(warned))}" if warned else "none can run as root"
+    )
     if unverified:
         head += (
-            f" in every deployment of this template; {unverified} cannot be decided before "
-            "deployment (see the annotations) and are decided as CloudFormation creates each "
-            "task definition."
+            f"{'' if warned else ' in every deployment of this template'}; {unverified} cannot "
+            "be decided before deployment (see the annotations) and are decided as "
+            "CloudFormation creates each task definition."
         )
     else:
         head += "."
