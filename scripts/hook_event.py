@@ -164,6 +164,34 @@ def shared_value_template(kind: str, size: int, tasks: int, containers: int = 10
     return "\n".join(lines) + "\n"
 
 
+def conditional_template(shape: str, user: str, tasks: int, depth: int = 6) -> str:
+    """A YAML template whose every container's User is one YAML alias of ``Fn::If`` functions
+    nested ``depth`` deep over ``depth`` conditions: a "chain" (each level's true branch a User
+    of its own, ``depth`` + 1 ways in all) or a full "tree" (``2 ** depth`` ways); ``user`` is
+    the innermost value."""
+
+    def nested(level: int) -> str:
+        if level == depth:
+            return f'"{user}"'
+        inner = nested(level + 1)
+        if shape == "tree":
+            return f"!If [C{level}, {inner}, {inner}]"
+        return f'!If [C{level}, "{2000 + level}", {inner}]'
+
+    lines = ["Parameters:"]
+    lines += [f"  P{level}: {{Type: String}}" for level in range(depth)]
+    lines.append("Conditions:")
+    lines += [f"  C{level}: !Equals [!Ref P{level}, x]" for level in range(depth)]
+    lines.append("Resources:")
+    for task in range(tasks):
+        lines += [f"  T{task}:", "    Type: AWS::ECS::TaskDefinition", "    Properties:"]
+        lines.append("      ContainerDefinitions:")
+        for n in range(10):
+            user = f"&u {nested(0)}" if task == n == 0 else "*u"
+            lines.append(f"        - {{Name: c{task}x{n}, Image: i, User: {user}}}")
+    return "\n".join(lines) + "\n"
+
+
 def main(arguments: list[str] | None = None) -> int:
     """Print the event for a task definition with one container per USER (``-`` for none):
     ``python scripts/hook_event.py 0 1000:1000 - | ...`` feeds ``handlers.hook`` or a Lambda

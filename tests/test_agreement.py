@@ -9,6 +9,7 @@ definition's outcome must match.
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hook_event import hook_event, template_event
 from test_policy import LINUX_CASES, WINDOWS_CASES
 
 from guardrails_ecs_nonrootuser import handlers, stack
+from guardrails_ecs_nonrootuser.cli import SUFFIXES
 from guardrails_ecs_nonrootuser.policy import Settings
 from guardrails_ecs_nonrootuser.scan import FileReport, Options, check_file
 
@@ -207,3 +209,35 @@ def test_resource_stack_and_change_set_layers_agree(render: Any, configuration: 
     payload = {"template": template, "changedResources": changes}
     assert layer_failures("CHANGE_SET", payload, properties) == expected
     assert bool(skipped) == (configuration in SKIPPING)
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURE_TEMPLATES = sorted(
+    path
+    for path in FIXTURES.rglob("*")
+    if path.suffix in SUFFIXES and path.is_file() and "config" not in path.name
+)
+
+
+@pytest.mark.parametrize(
+    "path", FIXTURE_TEMPLATES, ids=[str(p.relative_to(FIXTURES)) for p in FIXTURE_TEMPLATES]
+)
+def test_the_stack_layer_fails_only_what_the_command_fails_in_every_fixture(path: Path) -> None:
+    """The stack layer decides the fixture's text as submitted, with no parameter values: a
+    container it fails is one the command fails too, with the same rule; a template the command
+    cannot read, the stack layer never fails. (The command also decides by parameter Defaults, so
+    it may fail more: the stack layer leaves those to the resource layer.)"""
+    report = check_file(str(path), path.read_bytes(), Options())
+    outcome = stack.check_stack({"template": path.read_text("utf-8", "replace")}, Settings())
+    failed = {(i.logical_id, i.container, i.rule) for i in outcome.items if i.failed}
+    if report.status != "checked":
+        assert not failed
+        return
+    by_command = {
+        (t.logical_id, f.container, f.rule)
+        for t in report.task_definitions
+        for f in t.findings
+        if f.level == "error"
+    }
+    assert failed <= by_command
+    assert outcome.failed == bool(failed)

@@ -14,7 +14,7 @@ from test_hostile_generated import TEMPLATES as GENERATED
 from test_hostile_generated import as_yaml, encoded
 
 from guardrails_ecs_nonrootuser.cfn_lint_rule import NonRootUser
-from guardrails_ecs_nonrootuser.cli import check_path, main
+from guardrails_ecs_nonrootuser.cli import SUFFIXES, check_path, main
 from guardrails_ecs_nonrootuser.scan import SKIPPED_CONTAINER, UNRESOLVED_VALUE, Options
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,8 +224,28 @@ def test_the_rule_and_the_command_agree_on_generated_templates(
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "t.yaml"
         path.write_bytes(encoded(text))
-        report = check_path(str(path), Options())
-        matches = NonRootUser().match(SimpleNamespace(filename=str(path), template={}))
+        assert_the_rule_reports_what_the_command_finds(path)
+
+
+FIXTURE_FILES = sorted(
+    path
+    for path in (ROOT / "tests" / "fixtures").rglob("*")
+    if path.suffix in SUFFIXES and path.is_file() and "config" not in path.name
+)
+
+
+@pytest.mark.parametrize(
+    "path", FIXTURE_FILES, ids=[str(p.relative_to(ROOT / "tests" / "fixtures")) for p in FIXTURE_FILES]
+)
+def test_the_rule_and_the_command_agree_on_every_fixture(path: Path) -> None:
+    assert_the_rule_reports_what_the_command_finds(path)
+
+
+def assert_the_rule_reports_what_the_command_finds(path: Path) -> None:
+    """The rule's matches on ``path`` are the command's findings, rule for level, at the same
+    lines (an unreadable file: one match saying so)."""
+    report = check_path(str(path), Options())
+    matches = NonRootUser().match(SimpleNamespace(filename=str(path), template={}))
     if report.status == "error":
         assert [m.message for m in matches] == [f"[unreadable] {report.note}"]
         return

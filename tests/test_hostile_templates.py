@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hook_event import big_template, conditional_template, shared_value_template
 
 from guardrails_ecs_nonrootuser import cli, scan
 from guardrails_ecs_nonrootuser.cli import main
@@ -611,6 +612,31 @@ def test_conditions_are_compared_under_every_reading_a_yaml_loader_gives(
     }
 
 
+GIB = 1 << 30
+BYTE_COST = 100
+VALUE_COST = 160
+
+
+def run_bounded(path: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """The command on ``path`` in a process of its own limited to 1 GiB, and how long it took."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ecs-nonroot")),
+            "check",
+            "--no-config",
+            *args,
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (GIB, GIB)),
+    )
+    return time.monotonic() - started, result
+
+
 @pytest.mark.parametrize(
     ("kind", "size", "tasks"),
     [
@@ -624,19 +650,133 @@ def test_a_value_shared_by_every_container_is_decided_within_10_s_and_1_gib(
 ) -> None:
     """The command decides a large value once however many containers share it, and keeps no
     copy of it per container."""
-    from hook_event import shared_value_template
-
     path = tmp_path / "shared.yaml"
     path.write_text(shared_value_template(kind, size, tasks), encoding="utf-8")
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("ecs-nonroot")), "check", "--no-config", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)),
-    )
-    assert time.monotonic() - started < 10
+    elapsed, result = run_bounded(path)
+    assert elapsed < 10
     assert result.returncode == 1, result.stderr
     assert f"{tasks * 10} errors" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("shape", "user", "tasks"),
+    [
+        pytest.param("chain", "1000", 500, id="7-ways-by-5000-containers-all-decided"),
+        pytest.param("chain", "1000", 2000, id="7-ways-by-20000-containers"),
+        pytest.param("tree", "0", 500, id="64-ways-by-5000-containers"),
+        pytest.param("tree", "1000", 500, id="64-ways-by-5000-containers-passing"),
+    ],
+)
+def test_nested_conditions_aliased_into_every_container_are_decided_within_10_s_and_1_gib(
+    tmp_path: Path, shape: str, user: str, tasks: int
+) -> None:
+    """Six nested Fn::If over six conditions, one YAML alias in every container: each way the
+    branches can be chosen is decided once (seven for a chain, not 64 cases), a verdict once
+    for what many ways and containers resolve to; what is beyond the step budget fails closed,
+    by name, and the budget is reached within the time."""
+    path = tmp_path / "conditions.yaml"
+    path.write_text(conditional_template(shape, user, tasks), encoding="utf-8")
+    elapsed, result = run_bounded(path, "--format", "json")
+    assert elapsed < 10, elapsed
+    verdicts = findings(result.stdout)
+    assert len(verdicts) == tasks
+    over_budget = {i for i, rules in verdicts.items() if rules == {UNRESOLVED_VALUE}}
+    if (shape, tasks) == ("chain", 500):  # as many containers as a template can hold: decided
+        assert result.returncode == 0 and not any(verdicts.values())
+        return
+    assert result.returncode == 1
+    assert over_budget, "the step budget was not reached: the case no longer tests it"
+    decided = {rule for rules in verdicts.values() for rule in rules} - {UNRESOLVED_VALUE}
+    assert decided == ({"root-user"} if user == "0" else set())
+    assert "more than 5,000,000 steps" in result.stdout
+
+
+def test_a_file_larger_than_a_template_is_read_only_if_it_could_hold_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "MAX_TEMPLATE_BYTES", 1000)
+    template = write(tmp_path, "big.yaml", TASK.format(user='"1000"') + "#" * 1000)
+    data = write(tmp_path, "data.json", json.dumps({"items": ["x" * 100] * 20}))
+    small = write(tmp_path, "small.yaml", TASK.format(user='"0"'))
+    code, out, _ = run(capsys, "-v", template, data, small)
+    assert code == 2
+    assert f"{template}: error: cannot read: larger than 1,000 bytes" in out
+    assert f"{data}: skipped: not a CloudFormation template (larger than 1,000 bytes, no" in out
+    assert f"{small}:8:11: error [root-user]" in out
+
+
+PEAK_MEMORY = """
+import resource, sys
+from guardrails_ecs_nonrootuser import cli
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    cli.main(["check", "--no-config", "-q", "--jobs", "1", sys.argv[1]])
+except SystemExit:
+    pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def values_read(text: str) -> int:
+    """How many values a YAML loader builds from ``text``, its aliases expanded (counted here
+    with PyYAML, apart from the command's own reader)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            if isinstance(node, yaml.SequenceNode):
+                sizes[id(node)] = 1 + sum(size(item) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                sizes[id(node)] = 1 + sum(1 + size(item) for _, item in node.value)
+            else:
+                sizes[id(node)] = 1
+        return sizes[id(node)]
+
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert root is not None
+    return size(root)
+
+
+def many_values_by_alias() -> str:
+    items = ", ".join(['"1000"'] * 1000)
+    lines = ["Mappings:", f"  M: {{k: {{v: &l [{items}]}}}}", "Resources:"]
+    for task in range(95):
+        lines += [f"  T{task}:", "    Type: AWS::ECS::TaskDefinition", "    Properties:"]
+        lines.append("      ContainerDefinitions:")
+        lines += [
+            f'        - {{Name: c{n}, Image: i, User: "1000", Command: *l}}' for n in range(10)
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "generate",
+    [
+        pytest.param(lambda: big_template(cli.MAX_TEMPLATE_BYTES - 1000, False), id="4-mib-json"),
+        pytest.param(lambda: big_template(cli.MAX_TEMPLATE_BYTES - 1000, True), id="4-mib-yaml"),
+        pytest.param(many_values_by_alias, id="950000-values-by-alias"),
+        pytest.param(lambda: conditional_template("tree", "0", 500), id="nested-conditions"),
+        pytest.param(lambda: shared_value_template("join", 450_000, 500), id="join-of-lookups"),
+        pytest.param(lambda: shared_value_template("split", 600_000, 500), id="split-of-lookup"),
+    ],
+)
+def test_peak_memory_is_within_the_documented_multiple_of_what_is_read(
+    tmp_path: Path, generate: Any
+) -> None:
+    """docs/hardening.md: beyond the interpreter's own, checking a template takes at most
+    ``BYTE_COST`` bytes per byte of it plus ``VALUE_COST`` per value read, aliases expanded."""
+    text = generate()
+    path = tmp_path / "template.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    peak = int(result.stdout.split()[-1]) * 1024
+    size, values = len(text.encode()), values_read(text)
+    assert values <= 1_000_000 and size <= cli.MAX_TEMPLATE_BYTES
+    assert peak <= BYTE_COST * size + VALUE_COST * values, (peak, size, values)
+    assert BYTE_COST * cli.MAX_TEMPLATE_BYTES + VALUE_COST * 1_000_000 < 600 * 1024 * 1024

@@ -7,9 +7,10 @@ text, JSON or SARIF. Exit codes: 0 nothing can run as root, 1 a container can ru
 cannot be verified, 2 usage error or unreadable input.
 
 Only regular files are read, at most 16 MiB each (FIFOs, sockets and devices are skipped with a
-note). Directories are searched through symbolic links, each directory once. A directory that
-cannot be read is an error, and so is any file that cannot be read or checked; the other files
-are still checked and reported.
+note), and only those of at most 4 MiB as templates (a larger file in which no task definition
+can be written is skipped with a note). Directories are searched through symbolic links, each
+directory once. A directory that cannot be read is an error, and so is any file that cannot be
+read or checked; the other files are still checked and reported.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from . import __version__
+from .loader import may_hold_task_definitions
 from .policy import ConfigError, Settings, plural, quote
 from .report import (
     EXIT_USAGE,
@@ -36,7 +38,7 @@ from .report import (
     shown,
 )
 from .resolve import PSEUDO_PARAMETERS
-from .scan import FileReport, Options, check_file
+from .scan import CANNOT_HOLD, NOT_A_TEMPLATE, FileReport, Options, check_file
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
 DEFAULT_EXCLUDES = (".*", "node_modules", "__pycache__")
@@ -45,7 +47,11 @@ directories (.git, .venv, .aws-sam), node_modules, bytecode caches."""
 NOT_REGULAR = "not a regular file"
 """How a file that is not read because it is a FIFO, socket or device is noted."""
 MAX_BYTES = 16 * 1024 * 1024
-"""The largest file read: 16 times the largest template CloudFormation accepts."""
+"""The largest file read."""
+MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
+"""The largest file read as a template: four times the largest template CloudFormation accepts
+(1 MB), room for a source with comments and indentation. What a template costs to check grows
+with its size: this bounds it (docs/hardening.md)."""
 PARALLEL_FROM = 16
 """With at least this many files, templates are checked in parallel on every core."""
 
@@ -606,6 +612,11 @@ def check_path(path: str, options: Options) -> FileReport:
         return FileReport(path, "skipped", data)
     if len(data) > MAX_BYTES:
         return FileReport(path, "error", f"cannot read: larger than {MAX_BYTES:,} bytes")
+    if len(data) > MAX_TEMPLATE_BYTES:
+        larger = f"larger than {MAX_TEMPLATE_BYTES:,} bytes"
+        if may_hold_task_definitions(data.decode("utf-8", "replace")):
+            return FileReport(path, "error", f"cannot read: {larger}")
+        return FileReport(path, "skipped", f"{NOT_A_TEMPLATE} ({larger}, {CANNOT_HOLD})")
     return check_file(path, data, options)
 
 

@@ -64,7 +64,10 @@ MAX_CASES = 64
 MAX_TEXT = 1_048_576
 """The longest text ``Fn::Sub`` or ``Fn::Join`` builds: a template holds at most 1 MB."""
 MAX_STEPS = 5_000_000
-"""How many values are resolved for one template before its check stops."""
+"""How many steps resolving one template's values may take before its check stops. A step is
+one value resolved, one item of a list copied, or ``TEXT_PER_STEP`` characters of a text built:
+each costs about a microsecond or less, so no step is long, and the clock is read often."""
+TEXT_PER_STEP = 1024
 MAX_GENERATED = 2_000
 """How many task definitions ``Fn::ForEach`` loops may write (CloudFormation allows 500
 resources in a template)."""
@@ -167,6 +170,10 @@ def _invalid(reason: str) -> Unresolved:
     return Unresolved(reason, invalid=True)
 
 
+Guards = tuple[tuple[str, bool], ...]
+"""The conditions under which a value is written, and the value each must have."""
+
+
 class TooManyCasesError(ValueError):
     """A value depends on more than ``MAX_CASES`` combinations of conditions."""
 
@@ -246,6 +253,7 @@ class Context(NamedTuple):
             return value
         if isinstance(kind, str) and ("List" in kind) and isinstance(value, str):
             value = [item.strip() for item in value.split(",")]
+            self.budget.spend(len(value))
         elif not isinstance(value, (str, list)):
             value = str(value)
         no_echo = declared.get("NoEcho") if isinstance(declared, dict) else None
@@ -298,14 +306,87 @@ class Conditions:
         self._read = self._decide._replace(numbers=True)
         self._atoms: dict[str, dict[str, None]] = {}
         self._cases: dict[frozenset[str], list[dict[str, bool]]] = {}
+        self._possible: dict[tuple[frozenset[str], frozenset[tuple[str, bool]]], bool] = {}
 
-    def cases(self, names: set[str]) -> list[dict[str, bool]]:
+    def cases(self, names: frozenset[str]) -> list[dict[str, bool]]:
         """Every distinct truth assignment to ``names`` that some deployment can produce (the
         same for every container that tests the same conditions: worked out once)."""
-        key = frozenset(names)
-        if key not in self._cases:
-            self._cases[key] = self._enumerate(sorted(names))
-        return self._cases[key]
+        if names not in self._cases:
+            self._cases[names] = self._enumerate(sorted(names))
+        return self._cases[names]
+
+    def possible(self, names: frozenset[str], assignment: Mapping[str, bool]) -> bool:
+        """Whether some case of ``names`` gives each condition of ``assignment`` its value."""
+        key = (names, frozenset(assignment.items()))
+        if key not in self._possible:
+            self._possible[key] = any(
+                all(case[name] == value for name, value in assignment.items())
+                for case in self.cases(names)
+            )
+        return self._possible[key]
+
+    def always(self, names: frozenset[str], assignment: Mapping[str, bool]) -> bool:
+        """Whether every case of ``names`` gives each condition of ``assignment`` its value."""
+        return not any(
+            self.possible(names, {name: not value}) for name, value in assignment.items()
+        )
+
+    def choices(
+        self, values: list[Any], names: frozenset[str], guards: Guards
+    ) -> list[tuple[list[Any], dict[str, bool]]]:
+        """Each distinct way the branches of the ``Fn::If`` functions in ``values`` are chosen
+        (as ``choose`` does) in the cases of ``names`` that agree with ``guards``: the values
+        chosen, and the conditions that decided them (the guards first), True before False. A
+        condition is decided only where a branch needs it, so cases that differ in nothing
+        consulted are one way, not many: six nested ``Fn::If`` over six conditions are seven
+        ways, not 64 cases."""
+        start = dict(guards)
+        return self._all_ways(values, names, start) if self.possible(names, start) else []
+
+    def _all_ways(
+        self, values: list[Any], names: frozenset[str], assigned: dict[str, bool]
+    ) -> list[tuple[list[Any], dict[str, bool]]]:
+        """``choices`` of each of ``values`` in turn, each way of one going on to the next."""
+        ways: list[tuple[list[Any], dict[str, bool]]] = [([], assigned)]
+        for value in values:
+            grown = []
+            for chosen, before in ways:
+                found = self._ways(value, names, before)
+                if len(found) == 1:  # the usual: nothing to copy
+                    chosen.append(found[0][0])
+                    grown.append((chosen, found[0][1]))
+                else:
+                    grown += [([*chosen, item], after) for item, after in found]
+            ways = grown
+        return ways
+
+    def _ways(
+        self, value: Any, names: frozenset[str], assigned: dict[str, bool]
+    ) -> list[tuple[Any, dict[str, bool]]]:
+        if isinstance(value, list):
+            return self._all_ways(value, names, assigned)
+        if not isinstance(value, dict):
+            return [(value, assigned)]
+        arguments = value.get("Fn::If") if len(value) == 1 else None
+        if arguments is None:
+            keys = list(value)
+            return [
+                (dict(zip(keys, items, strict=True)), after)
+                for items, after in self._all_ways(list(value.values()), names, assigned)
+            ]
+        if not (isinstance(arguments, list) and len(arguments) == 3):
+            return [(_invalid("a malformed Fn::If"), assigned)]
+        name = arguments[0]
+        if not isinstance(name, str) or name not in names:
+            return [(_invalid("an Fn::If whose condition is not a name"), assigned)]
+        if name in assigned:
+            return self._ways(arguments[1] if assigned[name] else arguments[2], names, assigned)
+        found = []
+        for truth in (True, False):
+            attempt = {**assigned, name: truth}
+            if self.possible(names, attempt):
+                found += self._ways(arguments[1] if truth else arguments[2], names, attempt)
+        return found
 
     def _enumerate(self, ordered: list[str]) -> list[dict[str, bool]]:
         if not ordered:
@@ -501,6 +582,7 @@ def _sub(argument: Any, context: Context) -> Any:
         return ""
 
     result = re.sub(_SUB_VARIABLE, substitute, text)
+    context.budget.spend(len(result) // TEXT_PER_STEP)
     if missing:
         parts = re.split(_SUB_VARIABLE, text)  # literal, name, literal, name, ..., literal
         shape = "".join(
@@ -560,6 +642,7 @@ def _join(argument: Any, context: Context) -> Any:
     if sum(map(len, items)) + len(delimiter) * len(items) > MAX_TEXT:
         return _too_long().within("Fn::Join")
     joined = str(delimiter).join(items)
+    context.budget.spend(len(joined) // TEXT_PER_STEP)
     return Secret(joined) if any(type(item) is Secret for item in [delimiter, *items]) else joined
 
 
@@ -594,6 +677,7 @@ def _split(argument: Any, context: Context) -> Any:
     if not isinstance(delimiter, str) or not delimiter or not isinstance(text, str):
         return _invalid("an Fn::Split that cannot be evaluated")
     parts = list(_parts(text, delimiter))
+    context.budget.spend(len(parts))
     return _secret(parts) if type(text) is Secret else parts
 
 
@@ -622,6 +706,7 @@ def _find_in_map(argument: Any, context: Context) -> Any:
     if isinstance(found, str) or (
         isinstance(found, list) and all(isinstance(item, str) for item in found)
     ):
+        context.budget.spend(len(found) if isinstance(found, list) else 1)
         return context.read(found)
     return _invalid("Fn::FindInMap found a value that is not a string or a list of strings")
 

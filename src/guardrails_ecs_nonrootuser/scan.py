@@ -58,11 +58,11 @@ from .resolve import (
     Budget,
     Conditions,
     Context,
+    Guards,
     ResolutionBudgetError,
     Secret,
     TooManyCasesError,
     Unresolved,
-    choose,
     conditions_in,
     for_each,
     resolve,
@@ -74,10 +74,11 @@ INVALID_TASK_DEFINITION = "invalid-task-definition"
 UNQUOTED_YAML11 = "unquoted-yaml11-value"
 SKIPPED_CONTAINER = "skipped-container"
 NOT_A_TEMPLATE = "not a CloudFormation template"
-UNREADABLE_CANNOT_HOLD = (
-    "not valid YAML or JSON, and no task definition can be written in it: no "
-    "AWS::ECS::TaskDefinition, no escape, no transform or module"
+CANNOT_HOLD = (
+    "no task definition can be written in it: no AWS::ECS::TaskDefinition, no escape, no "
+    "transform or module"
 )
+UNREADABLE_CANNOT_HOLD = f"not valid YAML or JSON, and {CANNOT_HOLD}"
 
 # A platform to decide a container under when RuntimePlatform cannot be resolved.
 _PLATFORMS: tuple[tuple[str, dict[str, str]], ...] = (
@@ -88,7 +89,6 @@ _SEVERITY = ("SKIP", "PASS", "WARN", "UNRESOLVED", "FAIL")
 """Verdicts from the best to the worst: a container gets its worst over the cases."""
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9]+")
 
-Guards = tuple[tuple[str, bool], ...]
 _AS_YAML11 = (
     "unquoted integers are read as YAML 1.1 loaders read them (aws cloudformation package, SAM)"
 )
@@ -241,8 +241,11 @@ def check_template(
     rewritable = options.certain_only and bool(findings)
     findings += [_loop_problem(loop, problem, options) for loop, problem in problems]
     reports = []
+    remembered: dict[Any, _Outcome] = {}
     for logical_id, task_definition in {**template.task_definitions, **generated}.items():
-        checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
+        checker = _TaskDefinitionCheck(
+            logical_id, task_definition.position, options, context, remembered
+        )
         checker.rewritable = rewritable
         guards: Guards = ((task_definition.condition, True),) if task_definition.condition else ()
         try:
@@ -261,7 +264,9 @@ def check_template(
                 for site in checker.sites(task_definition.properties, guards, context):
                     checker.decide(site, conditions, readings)
         except ResolutionBudgetError as error:  # what was decided before it is set aside
-            checker = _TaskDefinitionCheck(logical_id, task_definition.position, options, context)
+            checker = _TaskDefinitionCheck(
+                logical_id, task_definition.position, options, context, remembered
+            )
             checker.rewritable = rewritable
             checker.problem(
                 UNRESOLVED_VALUE,
@@ -401,7 +406,12 @@ class _TaskDefinitionCheck:
     """Collects one task definition's container verdicts and findings."""
 
     def __init__(
-        self, logical_id: str, position: Position, options: Options, context: Context
+        self,
+        logical_id: str,
+        position: Position,
+        options: Options,
+        context: Context,
+        remembered: dict[Any, _Outcome],
     ) -> None:
         self.logical_id = logical_id
         self.position = position
@@ -419,6 +429,10 @@ class _TaskDefinitionCheck:
         self.unconditional: dict[int, tuple[Any, list[tuple[_Site, Any]]]] = {}
         """Containers that depend on no condition, resolved, with their resolved RuntimePlatform,
         by RuntimePlatform as written: decided together."""
+        self.remembered = remembered
+        """The template's outcomes of containers that depend on conditions, by where the
+        container is and what it resolved to (``_fingerprint``): decided once however many
+        cases or task definitions (a YAML alias) give the same."""
 
     def report(self) -> TaskDefinitionReport:
         self.decide_unconditional()
@@ -509,9 +523,11 @@ class _TaskDefinitionCheck:
                 self.unconditional[key] = (resolve(site.shared, context), [])
             self.unconditional[key][1].append((site, resolve(container, context)))
             return
-        names = {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
+        names = frozenset(
+            {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
+        )
         try:
-            cases = conditions.cases(names)
+            conditions.cases(names)
         except TooManyCasesError as error:
             limit = str(error)
             written = container.get("Name")
@@ -532,19 +548,28 @@ class _TaskDefinitionCheck:
                 _when(site.guards),
             )
             return
+        absent = not conditions.always(names, dict(site.guards))
         outcomes: list[tuple[_Outcome, dict[str, bool], Context]] = []
-        absent = False
-        for case in cases:
-            if any(case[name] != value for name, value in site.guards):
-                absent = True
-                continue
-            taken = dict(site.guards)
-            chosen, platform = choose(container, case, taken), choose(site.shared, case, taken)
+        local: dict[Any, _Outcome] = {}
+        """Outcomes of values with long texts: keyed by their identity, so only while ``held``
+        keeps them alive, as long as this container is decided."""
+        held: list[tuple[Any, Any]] = []
+        ways = conditions.choices([container, site.shared], names, site.guards)
+        for (chosen, platform), taken in ways:
+            self.budget.spend(_CASE_STEPS)
             for reading in readings:
-                outcome = self.outcome(
-                    site.position, resolve(chosen, reading), resolve(platform, reading)
-                )
-                outcomes.append((outcome, taken, reading))
+                resolved = resolve(chosen, reading), resolve(platform, reading)
+                long_texts: list[str] = []
+                seen = site.position, _fingerprint(resolved, long_texts)
+                decided = local if long_texts else self.remembered
+                if seen not in decided:
+                    if len(decided) >= _DECIDED:
+                        decided.clear()
+                    self.budget.spend(_DECISION_STEPS)
+                    decided[seen] = self.outcome(site.position, *resolved)
+                    if long_texts:
+                        held.append(resolved)
+                outcomes.append((decided[seen], taken, reading))
         if not outcomes:
             return  # its conditions contradict each other: never deployed
         worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
@@ -554,7 +579,7 @@ class _TaskDefinitionCheck:
         uncertain = absent or failing < len(outcomes)
         if worst.verdict == "FAIL" and uncertain and self.options.certain_only:
             worst = _unless_certain(worst, self.unresolved_level)
-        if all(outcome.key == worst.key for outcome, _, _ in outcomes):
+        if all(outcome is worst or outcome.key == worst.key for outcome, _, _ in outcomes):
             self.add(site, worst, _when(site.guards))
             return
         when = _when(tuple(taken.items()))
@@ -918,6 +943,37 @@ def _shown_value(user: Any) -> str | int | None:
             return f"{user[:MAX_SHOWN_VALUE]}... ({len(user):,} characters)"
         return str(user)
     return user if isinstance(user, int) else None
+
+
+_CASE_STEPS = 32
+"""The steps one way of choosing a container's ``Fn::If`` branches costs besides resolving its
+values (choosing them, telling whether it was decided before)."""
+_DECISION_STEPS = 64
+"""The steps the policy's verdict on a container in one case costs. These two are measured in
+time (a step of resolving is about a microsecond): they keep the time a template's cases take
+within what ``MAX_STEPS`` allows."""
+_LONG_TEXT = 1024
+"""A text at least this long is told apart by identity (hashing it in every case would cost its
+length each time): equal texts built anew are then decided again, never confused."""
+_DECIDED = 4096
+"""How many outcomes a template's check remembers (then it starts again): a bound on memory."""
+
+
+def _fingerprint(value: Any, long_texts: list[str]) -> Any:
+    """A hashable key equal for two resolved values only when every verdict on them is equal:
+    types are part of it (a quoted and an unquoted ``0x10``, a NoEcho value), and all of an
+    ``Unresolved`` (its reason, parameter, shape). A long text is keyed by its identity and
+    added to ``long_texts``: the key is good only while they are kept alive."""
+    if isinstance(value, dict):
+        return dict, tuple((key, _fingerprint(item, long_texts)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_fingerprint(item, long_texts) for item in value)
+    if isinstance(value, Unresolved):
+        return Unresolved, value.reason, value.invalid, value.parameter, value.shape
+    if isinstance(value, str) and len(value) >= _LONG_TEXT:
+        long_texts.append(value)
+        return type(value), id(value)
+    return type(value), value
 
 
 def _unless_certain(outcome: _Outcome, level: str) -> _Outcome:
