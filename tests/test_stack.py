@@ -297,17 +297,31 @@ def test_stack_message_names_offenders_as_fit_and_counts_the_rest() -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "problem"),
+    ("payload", "shape"),
     [
-        pytest.param({}, "the stack payload holds no template", id="no-template"),
+        pytest.param({}, "an empty object", id="empty"),
+        pytest.param({"template": 7}, 'an object with key "template" (number)', id="number"),
         pytest.param(
-            {"template": 7}, "the payload's template is neither text nor an object", id="number"
+            {"Body": "Resources: {}", "Parameters": [{"Key": "x"}]},
+            'an object with keys "Body" (text), "Parameters" (a list of 1, its objects with key '
+            '"Key" (text))',
+            id="another-spelling",
         ),
     ],
 )
-def test_stack_payload_of_the_wrong_shape_is_refused(payload: dict[str, Any], problem: str) -> None:
-    with pytest.raises(stack.PayloadShapeError, match=f"^{problem}$"):
-        stack.check_stack(payload, SETTINGS)
+def test_stack_payload_of_a_shape_not_foreseen_is_left_to_the_resource_layer(
+    payload: dict[str, Any], shape: str
+) -> None:
+    """Never a block: if CloudFormation's payload is spelled otherwise than foreseen, a block
+    here would stop every stack operation in every account. The annotation shows the shape
+    (key names and kinds), never a value."""
+    outcome = stack.check_stack(payload, SETTINGS)
+    assert not outcome.failed
+    assert outcome.message.startswith("The stack payload is not in a shape this hook reads")
+    (item,) = outcome.items
+    assert item.status == stack.UNVERIFIED
+    assert f'under "template" or "Template"; it holds {shape}.' in item.message
+    assert "Resources" not in item.message and '"x"' not in item.message
 
 
 # --- the change-set target ----------------------------------------------------------------------
@@ -392,22 +406,47 @@ def test_change_set_without_task_definitions_has_nothing_to_check() -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "problem"),
+    ("payload", "shape"),
     [
-        pytest.param({"changedResources": {}}, "changedResources is not a list", id="object"),
-        pytest.param({"changedResources": ["x"]}, "changedResources is not a list", id="strings"),
+        pytest.param({"changedResources": {}}, '"changedResources" (object)', id="object"),
+        pytest.param({"changedResources": ["x"]}, '"changedResources" (a list of 1)', id="texts"),
         pytest.param(
-            {"changedResources": [{"resourceType": "AWS::ECS::TaskDefinition"}]},
-            "a changed task definition has no logicalResourceId",
-            id="no-logical-id",
+            {"Changes": [{"ResourceChange": {"LogicalResourceId": "T"}, "Type": "Resource"}]},
+            '"Changes" (a list of 1, its objects with keys "ResourceChange" (object), "Type" '
+            "(text))",
+            id="another-spelling",
         ),
     ],
 )
-def test_change_set_payload_of_the_wrong_shape_is_refused(
-    payload: dict[str, Any], problem: str
+def test_change_set_payload_of_a_shape_not_foreseen_is_left_to_the_resource_layer(
+    payload: dict[str, Any], shape: str
 ) -> None:
-    with pytest.raises(stack.PayloadShapeError, match=problem):
-        stack.check_change_set(payload, SETTINGS)
+    outcome = stack.check_change_set(payload, SETTINGS)
+    assert not outcome.failed
+    (item,) = outcome.items
+    assert item.status == stack.UNVERIFIED
+    assert (
+        f'under "changedResources" or "ChangedResources"; it holds an object with key {shape}.'
+        in item.message
+    )
+    assert '"T"' not in item.message and "Resource)" not in item.message
+
+
+def test_a_change_whose_type_or_logical_id_cannot_be_read_is_unverified_the_rest_decided() -> None:
+    changes = [
+        {"resourceType": "AWS::ECS::TaskDefinition", "action": "CREATE"},
+        {"Kind": "AWS::ECS::TaskDefinition", "Id": "Hidden"},
+        {"resourceType": "AWS::S3::Bucket", "logicalResourceId": "Bucket"},
+        change("Root", json.dumps({"Properties": containers("0")})),
+    ]
+    outcome = stack.check_change_set({"changedResources": changes}, SETTINGS)
+    assert outcome.failed
+    assert [(i.status, i.logical_id) for i in outcome.items] == [
+        (stack.FAIL, "Root"),
+        (stack.UNVERIFIED, "Change #0"),
+        (stack.UNVERIFIED, "Change #1"),
+    ]
+    assert 'it holds an object with keys "Kind" (text), "Id" (text).' in outcome.items[2].message
 
 
 # --- every template fixture of the command, as a stack ---------------------------------------
@@ -603,35 +642,69 @@ def test_entrypoint_change_set_target_decides_changes_and_never_skips_the_stack_
     )
 
 
-@pytest.mark.parametrize(
-    ("target", "payload", "message"),
-    [
-        pytest.param(
-            "STACK",
-            {"previousTemplate": "{}"},
-            "the stack payload holds no template",
-            id="stack-without-template",
-        ),
-        pytest.param(
-            "CHANGE_SET",
-            {"changedResources": "x"},
-            "the change set's changedResources is not a list of objects",
-            id="change-set-list",
-        ),
-    ],
-)
-def test_entrypoint_payload_of_the_wrong_shape_is_invalid_request(
+ROOT_CHANGE = json.dumps({"Properties": containers("1000", "0")})
+SPELLINGS = [
+    pytest.param("STACK", {"template": MIXED}, None, id="stack-user-guide"),
+    pytest.param("STACK", {"Template": MIXED}, None, id="stack-java-plugin"),
+    pytest.param("STACK", {"templateBody": MIXED}, '"templateBody" (text)', id="stack-other"),
+    pytest.param(
+        "CHANGE_SET",
+        {"changedResources": [change("Root", ROOT_CHANGE)]},
+        None,
+        id="change-set-user-guide",
+    ),
+    pytest.param(
+        "CHANGE_SET",
+        {"ChangedResources": [change("Root", ROOT_CHANGE, pascal=True)]},
+        None,
+        id="change-set-java-plugin",
+    ),
+    pytest.param(
+        "CHANGE_SET",
+        {"Changes": [{"Type": "ValueOfType", "ResourceChange": {"LogicalResourceId": "SecretId"}}]},
+        '"Changes" (a list of 1, its objects with keys "Type" (text), "ResourceChange" (object))',
+        id="change-set-other",
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "payload", "shape"), SPELLINGS)
+def test_entrypoint_reads_both_spellings_and_leaves_another_to_the_resource_layer(
     served_payloads: str,
     capsys: pytest.CaptureFixture[str],
     target: str,
     payload: Any,
-    message: str,
+    shape: str | None,
 ) -> None:
+    """The user guide's spelling and the Java plugin's are decided; a third shape, which is
+    what CloudFormation would send if both assumptions were wrong, never blocks (in FAIL mode
+    that would stop every stack operation in every account with the hook): the answer is
+    SUCCESS, with an annotation that names the shape it saw, key names only."""
     response = answer(
-        template_event(target, put(served_payloads, f"bad-{target}", payload)), capsys
+        template_event(target, put(served_payloads, f"{target}-{next(iter(payload))}", payload)),
+        capsys,
     )
+    if shape is None:
+        assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "NonCompliant")
+        return
+    assert response["hookStatus"] == "SUCCESS" and "errorCode" not in response
+    assert "not in a shape this hook reads" in response["message"]
+    (annotation,) = response["annotations"]
+    assert annotation["annotationName"] == "NonRootUser Payload"
+    assert annotation["status"] == "SKIPPED"
+    assert f"it holds an object with key {shape}." in annotation["statusMessage"]
+    for value in ("AWS::ECS::TaskDefinition", "ValueOfType", "SecretId"):  # names, not values
+        assert value not in json.dumps(response)
+
+
+def test_entrypoint_payload_that_is_not_an_object_is_still_an_invalid_request(
+    served_payloads: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = answer(template_event("STACK", put(served_payloads, "list", ["x"])), capsys)
     assert (response["hookStatus"], response["errorCode"]) == ("FAILED", "InvalidRequest")
-    assert response["message"] == f"Invalid request: {message}."
+    assert response["message"] == (
+        "Invalid request: the remote payload cannot be read: it is not a JSON object."
+    )
 
 
 def test_entrypoint_annotates_at_most_fifty_and_says_how_many_more(

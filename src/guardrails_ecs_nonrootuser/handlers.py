@@ -371,15 +371,12 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
         return ProgressEvent.failed(
             HandlerErrorCode.InvalidRequest, "The request carries no payload object."
         )
-    try:
-        check = stack.check_stack if context.targetType == "STACK" else stack.check_change_set
-        known = stack.Known(
-            _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET,
-            stack.pseudo_parameters(context.awsAccountId, context.stackId),
-        )
-        outcome = check(payload, settings, known)
-    except stack.PayloadShapeError as error:
-        return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, f"Invalid request: {error}.")
+    check = stack.check_stack if context.targetType == "STACK" else stack.check_change_set
+    known = stack.Known(
+        _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET,
+        stack.pseudo_parameters(context.awsAccountId, context.stackId),
+    )
+    outcome = check(payload, settings, known)
     if not quiet:
         with contextlib.suppress(Exception):
             LOG.info(

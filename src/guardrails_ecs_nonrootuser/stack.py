@@ -43,7 +43,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .loader import TASK_DEFINITION, may_hold_task_definitions
-from .policy import MESSAGE_LIMIT, Settings, reported_only
+from .policy import MESSAGE_LIMIT, Settings, quote, reported_only
 from .resolve import shown
 from .scan import Finding, Options, TaskDefinitionReport, check_file
 
@@ -64,10 +64,11 @@ _LINE_KEYS = ("lineNumber", "LineNumber")
 _AFTER_KEYS = ("afterContext", "ResourceProperties")
 _NOT_DEPLOYED = frozenset({"DELETE", "REMOVE"})
 _LEFT_TO_RESOURCE_CHECK = "the hook decides it when CloudFormation creates the task definition"
+_DECIDED_LATER = "The hook decides each task definition when CloudFormation creates it."
 
 
-class PayloadShapeError(ValueError):
-    """The payload is not what CloudFormation sends for the target (never quotes it)."""
+MAX_SHAPE_KEYS = 32
+"""How many key names a description of a payload's shape names (``shape_of``)."""
 
 
 class Item(NamedTuple):
@@ -155,9 +156,11 @@ def check_stack(
     payload: Mapping[str, Any], settings: Settings, known: Known = NOTHING_MORE
 ) -> Outcome:
     """Decide every task definition of the template a stack is created or updated with."""
+    template = _first(payload, _TEMPLATE_KEYS)
+    if not isinstance(template, (str, Mapping)):
+        return _unrecognized("stack", payload, "no template, text or an object", _TEMPLATE_KEYS)
     text, lines = _template(payload)
-    if text is None:
-        raise PayloadShapeError("the stack payload holds no template")
+    assert text is not None
     if not may_hold_task_definitions(text):
         return Outcome(False, f"No {TASK_DEFINITION} in the template: nothing to check.")
     return _summary(_check(text, settings, lines, known), "task definition")
@@ -168,22 +171,22 @@ def check_change_set(
 ) -> Outcome:
     """Decide the task definitions a change set creates or updates."""
     changes = _first(payload, _CHANGES_KEYS)
-    if changes is None:
-        changes = []
     if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
-        raise PayloadShapeError("the change set's changedResources is not a list of objects")
+        return _unrecognized("change set", payload, "no list of changes (objects)", _CHANGES_KEYS)
     contexts: list[tuple[str, Any]] = []  # every change, a logical id twice included
     lines: dict[str, int | None] = {}
     from_template: list[str] = []
-    for change in changes:
-        if _first(change, _TYPE_KEYS) != TASK_DEFINITION:
+    unread: list[_Checked] = []
+    for number, change in enumerate(changes):
+        kind, logical_id = _first(change, _TYPE_KEYS), _first(change, _LOGICAL_ID_KEYS)
+        if kind is not None and kind != TASK_DEFINITION:
             continue
         action = _first(change, _ACTION_KEYS)
         if isinstance(action, str) and action.upper() in _NOT_DEPLOYED:
             continue
-        logical_id = _first(change, _LOGICAL_ID_KEYS)
-        if not isinstance(logical_id, str) or not logical_id:
-            raise PayloadShapeError("a changed task definition has no logicalResourceId")
+        if not isinstance(kind, str) or not isinstance(logical_id, str) or not logical_id:
+            unread.append(_Checked(item=_unread_change(number, change)))
+            continue
         line = _first(change, _LINE_KEYS)
         lines[logical_id] = line if type(line) is int and line > 0 else None
         properties = _properties(_first(change, _AFTER_KEYS))
@@ -191,9 +194,9 @@ def check_change_set(
             from_template.append(logical_id)
         else:
             contexts.append((logical_id, properties))
-    if not lines:
+    if not lines and not unread:
         return Outcome(False, f"The change set changes no {TASK_DEFINITION}: nothing to check.")
-    reports: list[_Checked] = []
+    reports: list[_Checked] = unread
     for logical_id, properties in contexts:  # each on its own: no sum of them is limited
         resource = {logical_id: {"Type": TASK_DEFINITION, "Properties": properties}}
         checked = _check(json.dumps({"Resources": resource}), settings, False, known)
@@ -386,15 +389,89 @@ def _item(finding: Finding, status: str, lines: bool, fallback: int | None = Non
 
 
 def _template(payload: Mapping[str, Any]) -> tuple[str | None, bool]:
-    """The template's text, and whether its lines are the template's as written."""
+    """The template's text, and whether its lines are the template's as written; None when
+    there is no template, as text or an object."""
     template = _first(payload, _TEMPLATE_KEYS)
-    if template is None:
-        return None, False
     if isinstance(template, str):
         return template, True
     if isinstance(template, Mapping):
         return json.dumps(template), False
-    raise PayloadShapeError("the payload's template is neither text nor an object")
+    return None, False
+
+
+def _unrecognized(
+    target: str, payload: Mapping[str, Any], missing: str, keys: tuple[str, ...]
+) -> Outcome:
+    """The answer to a payload this hook does not know how to read: never a block (it may be
+    CloudFormation's own shape, one not foreseen), but a visible annotation that says what
+    was looked for and what shape was seen, so the wrong assumption shows itself."""
+    looked = " or ".join(quote(key) for key in keys)
+    problem = (
+        f"The {target} payload holds {missing} under {looked}; it holds {shape_of(payload)}. "
+        f"{_DECIDED_LATER}"
+    )
+    message = (
+        f"The {target} payload is not in a shape this hook reads: nothing was decided at this "
+        "layer, and the hook decides each task definition when CloudFormation creates it (the "
+        "annotation says what shape was seen)."
+    )
+    return Outcome(False, message, (Item(UNVERIFIED, "Payload", None, problem),))
+
+
+def _unread_change(number: int, change: Mapping[str, Any]) -> Item:
+    """An unverified item for a change whose resource type or logical id cannot be read."""
+    problem = (
+        f"The change set's change #{number} has no resource type and logical id where they are "
+        f"looked for; it holds {shape_of(change)}. {_DECIDED_LATER}"
+    )
+    return Item(UNVERIFIED, f"Change #{number}", None, problem)
+
+
+def shape_of(value: object, top: bool = True) -> str:
+    """What ``value`` is, without any of its values: its kind; for an object, its key names
+    (at most ``MAX_SHAPE_KEYS``, quoted as ``policy.quote`` does: a template's logical ids
+    could be among them) with the kind of each, a list among them (at the top) described too;
+    for a list, its length and the key names of the objects in it, taken together."""
+    if isinstance(value, Mapping):
+        if not value:
+            return "an empty object"
+        kinds: dict[str, set[str]] = {}
+        for key, item in value.items():
+            kind = shape_of(item, top=False) if top and isinstance(item, list) else _kind(item)
+            kinds.setdefault(str(key), set()).add(kind)
+        return "an object with " + _keys(kinds)
+    if isinstance(value, list):
+        kinds = {}
+        for item in value:
+            for key, inner in item.items() if isinstance(item, Mapping) else ():
+                kinds.setdefault(str(key), set()).add(_kind(inner))
+        return f"a list of {len(value)}" + (f", its objects with {_keys(kinds)}" if kinds else "")
+    return _kind(value)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "null" if value is None else type(value).__name__
+
+
+def _keys(kinds: dict[str, set[str]]) -> str:
+    """Key names with their kinds: ``"template" (text), "x" (list or object)``."""
+    named = [
+        f"{quote(key[:64])} ({' or '.join(sorted(found))})"
+        for key, found in list(kinds.items())[:MAX_SHAPE_KEYS]
+    ]
+    more = len(kinds) - MAX_SHAPE_KEYS
+    keys = "key" if len(kinds) == 1 else "keys"
+    return f"{keys} " + ", ".join(named) + (f" and {more} more" if more > 0 else "")
 
 
 def _properties(context: object) -> Mapping[str, Any] | None:
