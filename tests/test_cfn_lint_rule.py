@@ -235,7 +235,7 @@ FIXTURE_FILES = sorted(
 
 
 @pytest.mark.parametrize(
-    "path", FIXTURE_FILES, ids=[str(p.relative_to(ROOT / "tests" / "fixtures")) for p in FIXTURE_FILES]
+    "path", FIXTURE_FILES, ids=[p.relative_to(ROOT / "tests").as_posix() for p in FIXTURE_FILES]
 )
 def test_the_rule_and_the_command_agree_on_every_fixture(path: Path) -> None:
     assert_the_rule_reports_what_the_command_finds(path)
