@@ -27,7 +27,8 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-startup bench-hook realworld register configure org-deploy org-status org-off audit-demo release clean
+	demo test bench bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-demo \
+	release clean
 
 help:
 	@echo "Two commands for a fresh machine (each sets itself up):"
@@ -51,6 +52,7 @@ help:
 	@echo "Rolling out (docs/register.md, docs/organization.md; ACCOUNT= and REGION= required, DRY_RUN=1 only prints):"
 	@echo "  make register        register the hook in one account and Region (cfn submit)"
 	@echo "  make configure       enable it there with deploy/config/MODE.json (MODE=audit or enforce)"
+	@echo "  make smoke           check there that every layer decides as configured, with throwaway stacks"
 	@echo "  make org-deploy      upload the package and deploy the StackSet to OUS in REGIONS (BUCKET=, MODE=)"
 	@echo "  make org-status      show the StackSet, its latest operations and its instances"
 	@echo "  make org-off         disable the hook in every account of the StackSet at once"
@@ -217,6 +219,9 @@ register: target-schemas/aws-ecs-taskdefinition.json
 
 configure: $(STAMP)
 	$(ROLLOUT) configure
+
+smoke:
+	ACCOUNT="$(ACCOUNT)" REGION="$(REGION)" deploy/smoke.sh
 
 org-deploy: $(PACKAGE)
 	$(ROLLOUT) org-deploy

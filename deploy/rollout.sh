@@ -20,16 +20,9 @@ CALL_AS=${CALL_AS:-DELEGATED_ADMIN}
 PACKAGE=${PACKAGE:-guardrails-ecs-nonrootuser.zip}
 MODE=${MODE:-audit}
 here=$(cd "$(dirname "$0")" && pwd)
-
-die() { echo "rollout: $*" >&2; exit 2; }
-show() {
-  local shown="+" arg
-  for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then shown+=" $arg"; else shown+=" $(printf '%q' "$arg")"; fi
-  done
-  echo "$shown"
-}
-run() { show "$@"; [ "${DRY_RUN:-0}" = 1 ] || "$@"; }
+PROGRAM=rollout
+# shellcheck source=deploy/common.sh
+. "$here/common.sh"
 # Run a command that starts a StackSet operation, then wait until the operation has ended.
 operation() {
   show "$@"
@@ -51,23 +44,16 @@ wait_for() {
     sleep "${POLL_SECONDS:-15}"; waited=$((waited + ${POLL_SECONDS:-15}))
   done
 }
-need() { for name in "$@"; do [ -n "${!name:-}" ] || die "set $name (no default, on purpose)"; done; }
 
 action=${1:-}
 case "$action" in register|configure|org-deploy|org-status|org-off) ;;
   *) die "usage: rollout.sh register|configure|org-deploy|org-status|org-off";; esac
-need ACCOUNT REGION
-[[ "$ACCOUNT" =~ ^[0-9]{12}$ ]] || die "ACCOUNT must be a 12-digit account id, got '$ACCOUNT'"
+require_account
 case "$MODE" in audit) failure_mode=WARN;; enforce) failure_mode=FAIL;; *) die "MODE must be audit or enforce";; esac
 
 dry=""; [ "${DRY_RUN:-0}" = 1 ] && dry=" (dry run: nothing is changed)"
 echo "rollout: $action in account $ACCOUNT, $REGION$dry"
-if [ "${DRY_RUN:-0}" = 1 ]; then
-  run aws sts get-caller-identity --query Account --output text --region "$REGION"
-else
-  actual=$(aws sts get-caller-identity --query Account --output text --region "$REGION")
-  [ "$actual" = "$ACCOUNT" ] || die "the credentials in use are for account $actual, not $ACCOUNT"
-fi
+check_credentials
 
 case "$action" in
 register)

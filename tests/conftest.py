@@ -1,6 +1,8 @@
 """What every test shares: each runs in an empty working directory of its own, so that no
 ``.ecs-nonroot.json`` (the repository's own included) is found unless a test puts one there."""
 
+import os
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +68,22 @@ def _every_answer_within_the_apis_limits(monkeypatch: pytest.MonkeyPatch) -> Non
         return response
 
     monkeypatch.setattr(handlers, "hook", checked)
+
+
+def stand_in_aws(tmp_path: Path, script: str) -> tuple[dict[str, str], Path]:
+    """An environment whose `aws` command is the stand-in ``script`` (in tests/), and the file
+    that holds its state (FAKE_AWS_STATE)."""
+    bin_directory = tmp_path / "bin"
+    bin_directory.mkdir()
+    command = bin_directory / "aws"
+    command.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name(script)}" "$@"\n'
+    )
+    command.chmod(0o755)
+    state = tmp_path / "state.json"
+    env = {
+        "PATH": f"{bin_directory}:{os.environ['PATH']}",
+        "FAKE_AWS_STATE": str(state),
+        "HOME": str(tmp_path),
+    }
+    return env, state

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import jsonschema
 import pytest
 import yaml
 from cfnlint.decode import decode_str
+from conftest import stand_in_aws
 from iam_policy import allows, cli_action, policy
 
 from guardrails_ecs_nonrootuser.policy import Settings
@@ -427,22 +427,10 @@ def test_make_passes_account_and_region_through() -> None:
 
 
 @pytest.fixture
-def fake_aws(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+def fake_aws(tmp_path: Path) -> tuple[dict[str, str], Path]:
     """An environment whose `aws` is tests/fake_aws.py, and the file holding its state."""
-    bin_directory = tmp_path / "bin"
-    bin_directory.mkdir()
-    command = bin_directory / "aws"
-    fake = Path(__file__).with_name("fake_aws.py")
-    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
-    command.chmod(0o755)
-    state = tmp_path / "state.json"
-    env = {
-        "PATH": f"{bin_directory}:{os.environ['PATH']}",
-        "FAKE_AWS_STATE": str(state),
-        "POLL_SECONDS": "0",
-        "HOME": str(tmp_path),
-    }
-    yield env, state
+    env, state = stand_in_aws(tmp_path, "fake_aws.py")
+    return {**env, "POLL_SECONDS": "0"}, state
 
 
 def stack_set_state(

@@ -11,8 +11,9 @@ must be one of these, or ``test_every_block_is_checked`` fails:
   Command lines run from the repository's root unless they belong to a snippet (a rule page's
   ``template.yaml``, a CI job) that says where.
 - ``text``: a transcript (``$ command``, then lines of its output, each of which must be a line
-  the command writes, in order; a line ``...`` stands for any lines), or the hook's answer
-  (``FAILED ...``, ``SUCCESS ...``) to the template in the block before it.
+  the command writes, in order; a line ``...`` stands for any lines), the hook's answer
+  (``FAILED ...``, ``SUCCESS ...``) to the template in the block before it, or the table
+  ``make smoke`` prints (its header first: ``tests/test_smoke.py`` checks it).
 - ``yaml``: a template whose task definitions are named for their expected verdict (``Fail``,
   ``Warn``, ``Note``, ``Skip``, ``Pass`` first: see ``assert_named_verdicts``), checked by
   ``ecs-nonroot check template.yaml`` (or the command a first-line comment gives); a GitHub
@@ -268,6 +269,8 @@ def kind(block: Block) -> str:
             return "transcript"
         if first.startswith(("FAILED ", "SUCCESS")):
             return "hook-answer"
+        if first.split()[:3] == ["Layer", "Case", "Expected"]:
+            return "smoke-table"  # tests/test_smoke.py: what a healthy account prints
         return "unknown"
     if block.lang == "json":
         document = json.loads(block.text)
@@ -797,6 +800,10 @@ def test_make_lines_name_a_target_and_its_variables(block: Block, command: Comma
         assert f"deploy/rollout.sh {target}" in dry.stdout
         assert set(variables) <= rollout_variables(), variables
         assert {"ACCOUNT", "REGION"} <= set(variables)
+    elif target == "smoke":
+        # needs a sandbox account: tests/test_smoke.py runs deploy/smoke.sh on a stand-in CLI
+        assert "deploy/smoke.sh" in dry.stdout
+        assert set(variables) == {"ACCOUNT", "REGION"}, variables
     elif target == "demo":
         # make demo sets up the venv first (a shared artifact): its script is run directly
         assert "scripts/demo.py" in dry.stdout
