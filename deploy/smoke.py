@@ -159,14 +159,19 @@ def stack_failed(events: Any, logical_id: str | None) -> bool:
 
 def rows(type_name: str, mode: str, targets: set[str], work: Path) -> list[Row]:
     table = []
-    change_set = read(work / "change-set.json")
-    if change_set is not None:
-        result = final(hook_results(type_name, read(work / "change-set-hooks.json")))
+    for name, case in (
+        ("root", "root in the template"),
+        ("parameter", "root by parameter (resolved)"),
+    ):
+        change_set = read(work / f"change-set-{name}.json")
+        if change_set is None:
+            continue
+        result = final(hook_results(type_name, read(work / f"change-set-{name}-hooks.json")))
         blocked = change_set.get("Status") == "FAILED"
         table.append(
             Row(
                 "CHANGE_SET",
-                "root in the template",
+                case,
                 expected("FAILED", mode),
                 observed(result, blocked),
                 excerpt(result["reason"] if result else change_set.get("StatusReason") or ""),

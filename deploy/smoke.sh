@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Check, in a sandbox account, that every layer of Guardrails::ECS::NonRootUser decides what it
 # should (make smoke ACCOUNT=... REGION=...). With the hook registered and enabled there, it
-#   CHANGE_SET     creates a change set for a stack with a root container (deploy/smoke/root.yaml)
+#   CHANGE_SET     creates change sets for a stack with a root container (deploy/smoke/root.yaml)
+#                  and for one whose User is a parameter given 0 (deploy/smoke/by-parameter.yaml),
+#                  which the change set's afterContext holds resolved (never executed: in FAIL
+#                  mode the hook fails them)
 #   STACK          creates that stack
 #   RESOURCE       creates a stack with a compliant task definition and one whose User is a
 #                  parameter, given 0 (deploy/smoke/by-parameter.yaml): the stack layer cannot
@@ -65,16 +68,20 @@ targeted() { [[ ",$targets," == *",$1,"* ]]; }
 cf=(aws cloudformation --region "$REGION")
 
 if targeted CHANGE_SET; then
-  stack="$prefix-change-set"; stacks+=("$stack")
-  show "${cf[@]}" create-change-set --stack-name "$stack" --change-set-name "$prefix" \
-    --change-set-type CREATE --template-body "file://$here/smoke/root.yaml"
-  change_set=$("${cf[@]}" create-change-set --stack-name "$stack" --change-set-name "$prefix" \
-    --change-set-type CREATE --template-body "file://$here/smoke/root.yaml" --query Id --output text)
-  run "${cf[@]}" wait change-set-create-complete --change-set-name "$change_set" 2> /dev/null ||
-    true  # a change set the hook blocks ends FAILED: the table says why
-  "${cf[@]}" describe-change-set --change-set-name "$change_set" --output json > "$work/change-set.json"
-  "${cf[@]}" list-hook-results --target-type CHANGE_SET --target-id "$change_set" --output json \
-    > "$work/change-set-hooks.json"
+  for case in root parameter; do
+    stack="$prefix-change-set-$case"; stacks+=("$stack")
+    create=(create-change-set --stack-name "$stack" --change-set-name "$prefix" --change-set-type
+      CREATE --template-body "file://$here/smoke/$([ $case = root ] && echo root || echo by-parameter).yaml")
+    [ "$case" = root ] || create+=(--parameters ParameterKey=SmokeUser,ParameterValue=0)
+    show "${cf[@]}" "${create[@]}"
+    change_set=$("${cf[@]}" "${create[@]}" --query Id --output text)
+    run "${cf[@]}" wait change-set-create-complete --change-set-name "$change_set" 2> /dev/null ||
+      true  # a change set the hook blocks ends FAILED: the table says why
+    "${cf[@]}" describe-change-set --change-set-name "$change_set" --output json \
+      > "$work/change-set-$case.json"
+    "${cf[@]}" list-hook-results --target-type CHANGE_SET --target-id "$change_set" \
+      --output json > "$work/change-set-$case-hooks.json"
+  done
 fi
 if targeted STACK; then
   stack="$prefix-stack"; stacks+=("$stack")

@@ -128,12 +128,12 @@ def create_stack(state: dict[str, Any], arguments: list[str]) -> None:
 def create_change_set(state: dict[str, Any], arguments: list[str]) -> None:
     name = option(arguments, "--stack-name")
     change_set = option(arguments, "--change-set-name")
-    arn = f"arn:aws:cloudformation:eu-west-1:123456789012:changeSet/{change_set}/1"
+    number = len(state["change_sets"]) + 1
+    arn = f"arn:aws:cloudformation:eu-west-1:123456789012:changeSet/{change_set}/{number}"
     state["stacks"][name] = {"status": "REVIEW_IN_PROGRESS", "events": []}
-    summary = (
-        result(state, "CHANGE_SET", arn, "CHANGE_SET") if targeted(state, "CHANGE_SET") else None
-    )
-    failed = summary is not None and blocks(state, state["verdicts"]["CHANGE_SET"])
+    key = f"CHANGE_SET:{TEMPLATES[Path(option(arguments, '--template-body')).name][0]}"
+    summary = result(state, key, arn, "CHANGE_SET") if targeted(state, "CHANGE_SET") else None
+    failed = summary is not None and blocks(state, state["verdicts"][key])
     state["change_sets"][arn] = {
         "ChangeSetName": option(arguments, "--change-set-name"),
         "ChangeSetId": arn,

@@ -35,15 +35,27 @@ def hook_messages() -> dict[str, str]:
     root = (SMOKE / "root.yaml").read_text()
     by_parameter = (SMOKE / "by-parameter.yaml").read_text()
     resources = {**resolved(root), **resolved(by_parameter)}
-    change = {
-        "logicalResourceId": "SmokeRootUser",
-        "resourceType": "AWS::ECS::TaskDefinition",
-        "action": "CREATE",
-        "afterContext": json.dumps(resources["SmokeRootUser"]),
-    }
+
+    def changes(*logical_ids: str) -> dict[str, Any]:
+        """The change set's payload: each task definition's afterContext, resolved."""
+        return {
+            "changedResources": [
+                {
+                    "logicalResourceId": logical_id,
+                    "resourceType": "AWS::ECS::TaskDefinition",
+                    "action": "CREATE",
+                    "afterContext": json.dumps(resources[logical_id]),
+                }
+                for logical_id in logical_ids
+            ]
+        }
+
     desired = json.loads((SMOKE / "cloud-control.json").read_text())
     return {
-        "CHANGE_SET": stack.check_change_set({"changedResources": [change]}, settings).message,
+        "CHANGE_SET:root": stack.check_change_set(changes("SmokeRootUser"), settings).message,
+        "CHANGE_SET:parameter": stack.check_change_set(
+            changes("SmokeCompliant", "SmokeRootByParameter"), settings
+        ).message,
         "STACK:root": stack.check_stack({"template": root}, settings).message,
         "STACK:parameter": stack.check_stack({"template": by_parameter}, settings).message,
         **{
@@ -84,7 +96,8 @@ def enforce_settings() -> Settings:
 
 
 HEALTHY = {
-    "CHANGE_SET": "FAILED",
+    "CHANGE_SET:root": "FAILED",
+    "CHANGE_SET:parameter": "FAILED",
     "STACK:root": "FAILED",
     "STACK:parameter": "SUCCEEDED",
     "RESOURCE:SmokeRootUser": "FAILED",
@@ -191,18 +204,20 @@ def test_a_healthy_account_answers_as_expected_at_every_layer_and_is_left_clean(
     assert result.returncode == 0, result.stdout + result.stderr
     assert table(result.stdout) == [
         ["", "CHANGE_SET", "root in the template", failed, failed],
+        ["", "CHANGE_SET", "root by parameter (resolved)", failed, failed],
         ["", "STACK", "root in the template", failed, failed],
         ["", "STACK", "root by parameter (unknown)", "SUCCEEDED", "SUCCEEDED"],
         ["", "RESOURCE", "compliant", "SUCCEEDED", "SUCCEEDED"],
         ["", "RESOURCE", "root by parameter", failed, failed],
         ["", "CLOUD_CONTROL", "root in the desired state", failed, failed],
     ]
-    assert f"smoke: all 6 answered as expected in {mode} mode" in result.stdout
+    assert f"smoke: all 7 answered as expected in {mode} mode" in result.stdout
     # the stack layer's message, cut, and what it left to the resource layer, in full
     assert hook_messages()["STACK:root"][:40] in result.stdout
     assert f"  STACK: {unverified()['StatusMessage']}" in result.stdout
     stacks, deleted, resources = created_and_deleted(state)
-    assert stacks == {f"nonroot-smoke-run1-{n}" for n in ("change-set", "stack", "resource")}
+    kinds = ("change-set-root", "change-set-parameter", "stack", "resource")
+    assert stacks == {f"nonroot-smoke-run1-{kind}" for kind in kinds}
     assert sorted(deleted) == sorted(stacks)
     assert resources == []  # the task definition Cloud Control created under WARN is deleted
 
@@ -217,7 +232,7 @@ def test_a_layer_that_does_not_block_is_a_mismatch_and_the_table_says_which(
     rows = table(result.stdout)
     assert ["!", "STACK", "root in the template", "FAILED, blocked", "SUCCEEDED"] in rows
     assert sum(row[0] == "!" for row in rows) == 1
-    assert "smoke: 1 of 6 layers did not answer as expected (marked !)" in result.stdout
+    assert "smoke: 1 of 7 layers did not answer as expected (marked !)" in result.stdout
     stacks, deleted, _ = created_and_deleted(state)
     assert sorted(deleted) == sorted(stacks)
 
