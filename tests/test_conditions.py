@@ -2,10 +2,14 @@
 branches of a container's Fn::If functions can be chosen, each decided once, and steps that
 stand for the work done, so the budget bounds the time."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from guardrails_ecs_nonrootuser import stack
+from guardrails_ecs_nonrootuser.cli import check_path
+from guardrails_ecs_nonrootuser.policy import Settings
 from guardrails_ecs_nonrootuser.resolve import (
     MAX_STEPS,
     TEXT_PER_STEP,
@@ -16,7 +20,9 @@ from guardrails_ecs_nonrootuser.resolve import (
     Unresolved,
     choose,
     resolve,
+    substitute,
 )
+from guardrails_ecs_nonrootuser.scan import Options
 
 EQUALS = {"Fn::Equals": [{"Ref": "Env"}, "prod"]}
 
@@ -122,3 +128,58 @@ def test_a_deadline_passed_stops_the_resolution_at_the_next_larger_step() -> Non
     lookup = {"Fn::FindInMap": ["M", "k", "v"]}
     with pytest.raises(ResolutionBudgetError, match="longer than the time left"):
         resolve({"Fn::Join": ["", [lookup, lookup]]}, Context(mappings=mappings, budget=budget))
+
+
+QUOTED_AND_NOT = """\
+Parameters:
+  A: {{Type: String}}
+Conditions:
+  C1: !Equals [!Ref A, 0x10]
+  C2: !Equals [!Ref A, "0x10"]
+Resources:
+  T:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - {{Name: a, Image: x, User: {user}}}
+"""
+
+
+def test_a_comparison_quoted_and_the_same_unquoted_are_two_conditions(tmp_path: Path) -> None:
+    """A YAML 1.1 loader writes unquoted 0x10 as 16: given A=16, C1 is true and C2 false. Taken
+    for one condition, the User below would never be "0" (a pass), and the one after it always
+    "0" when C1 is (a false block at the stack layer)."""
+    path = tmp_path / "t.yaml"
+    path.write_text(QUOTED_AND_NOT.format(user='!If [C1, !If [C2, "1000", "0"], "1000"]'))
+    report = check_path(str(path), Options())
+    (task,) = report.task_definitions
+    assert [f.rule for f in task.findings] == ["root-user"]
+    assert "when C1 is true and C2 is false" in task.findings[0].message
+    either = '!If [C1, !If [C2, "0", "1000"], !If [C2, "1000", "0"]]'
+    template = QUOTED_AND_NOT.format(user=either)
+    assert not stack.check_stack({"template": template}, Settings()).failed
+
+
+def test_each_variable_a_sub_replaces_is_a_step() -> None:
+    budget = Budget()
+    text = "${a}" * 2000
+    assert resolve({"Fn::Sub": [text, {"a": ""}]}, Context(budget=budget)) == ""
+    assert MAX_STEPS - budget.left >= 2000
+
+
+def test_a_for_each_item_substituted_is_charged_by_its_length() -> None:
+    budget = Budget()
+    item = "a" * 100 * TEXT_PER_STEP
+    assert substitute(["${X}", "&{X}"], {"X": item}, Context(budget=budget)) == [item, item]
+    assert MAX_STEPS - budget.left >= 200
+
+
+def test_conditions_built_from_one_another_are_charged_as_they_are_evaluated() -> None:
+    definitions: dict[str, Any] = {"A": EQUALS}
+    for level in range(1, 12):
+        below = {"Condition": f"L{level - 1}" if level > 1 else "A"}
+        definitions[f"L{level}"] = {"Fn::Or": [below, dict(below)]}
+    budget = Budget()
+    known = Conditions(definitions, Context(parameters={"Env": {"Type": "String"}}, budget=budget))
+    assert len(known.cases(frozenset({"L11"}))) == 2
+    assert MAX_STEPS - budget.left >= 11

@@ -186,11 +186,19 @@ class Budget:
     """The steps left for resolving one template's values, and the time (``time.monotonic``)
     by which it must be done, if any."""
 
-    __slots__ = ("deadline", "left")
+    __slots__ = ("built", "deadline", "left")
 
     def __init__(self, steps: int = MAX_STEPS, deadline: float | None = None) -> None:
         self.left = steps
         self.deadline = deadline
+        self.built = 0
+        """How many characters of text resolving has built so far: what holds on to built
+        values reads it to let them go in time."""
+
+    def build(self, length: int) -> None:
+        """Account for a text of ``length`` characters built (``TEXT_PER_STEP`` a step)."""
+        self.built += length
+        self.spend(length // TEXT_PER_STEP)
 
     def spend(self, steps: int = 1) -> None:
         """Take ``steps`` (one step of resolving, or a bound on the work of a larger one); the
@@ -307,6 +315,7 @@ class Conditions:
         self._atoms: dict[str, dict[str, None]] = {}
         self._cases: dict[frozenset[str], list[dict[str, bool]]] = {}
         self._possible: dict[tuple[frozenset[str], frozenset[tuple[str, bool]]], bool] = {}
+        self._keys: dict[int, Any] = {}
 
     def cases(self, names: frozenset[str]) -> list[dict[str, bool]]:
         """Every distinct truth assignment to ``names`` that some deployment can produce (the
@@ -400,7 +409,7 @@ class Conditions:
         found: dict[tuple[bool, ...], dict[str, bool]] = {}
         for values in itertools.product((True, False), repeat=len(atoms)):
             truth = dict(zip(atoms, values, strict=True))
-            memo: dict[str, bool] = {}
+            memo: dict[Any, bool] = {}
             case = {
                 name: self._truth(self._definitions.get(name), truth, (name,), memo)
                 for name in ordered
@@ -416,11 +425,24 @@ class Conditions:
         return self._atoms[name]
 
     def _truth(
-        self, formula: Any, atoms: dict[str, Any], seen: tuple[str, ...], memo: dict[str, bool]
+        self, formula: Any, atoms: dict[Any, Any], seen: tuple[str, ...], memo: dict[Any, bool]
     ) -> bool:
         """The formula's value when ``atoms`` holds booleans; records its atoms when they are
-        None placeholders (every atom then reads as True). ``memo`` holds the conditions already
-        evaluated, so conditions that refer to one another are evaluated once each."""
+        None placeholders (every atom then reads as True). ``memo`` holds what is evaluated
+        already, by condition name and by the formula's identity, so a condition or a formula
+        that many refer to (a YAML alias of an ``Fn::Or``) is evaluated once for each truth
+        assignment; each evaluation is a step of the template's budget."""
+        if formula is not None and id(formula) in memo:
+            return memo[id(formula)]
+        self._decide.budget.spend()
+        value = self._evaluate(formula, atoms, seen, memo)
+        if formula is not None:
+            memo[id(formula)] = value
+        return value
+
+    def _evaluate(
+        self, formula: Any, atoms: dict[Any, Any], seen: tuple[str, ...], memo: dict[Any, bool]
+    ) -> bool:
         name = _single_function(formula)
         argument = formula[name] if name else None
         if name == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
@@ -445,11 +467,27 @@ class Conditions:
                 and not any(_unknown_reading(value) for value in read)
             ):
                 return bool(written[0] == written[1])
-        import json  # here: most templates never need it (start-up time)
-
-        key = json.dumps([seen[-1] if formula is None else None, formula], default=str)
-        value = atoms.setdefault(key, None)
+        value = atoms.setdefault(self._atom(formula, seen), None)
         return value is None or bool(value)
+
+    def _atom(self, formula: Any, seen: tuple[str, ...]) -> Any:
+        """What an undecided comparison is known by: equal for the same comparison written
+        twice (one variable), different when anything differs, a quoted and an unquoted value
+        included; worked out once per formula."""
+        if formula is None:
+            return ("undefined", seen[-1])
+        if id(formula) not in self._keys:
+            self._keys[id(formula)] = _typed(formula)
+        return self._keys[id(formula)]
+
+
+def _typed(value: Any) -> Any:
+    """``value`` as a hashable key that keeps every type (``PlainScalar`` apart from ``str``)."""
+    if isinstance(value, dict):
+        return dict, tuple((key, _typed(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return list, tuple(_typed(item) for item in value)
+    return type(value), value
 
 
 def _unknown_reading(value: Any) -> bool:
@@ -560,6 +598,7 @@ def _sub(argument: Any, context: Context) -> Any:
 
     def substitute(match: re.Match[str]) -> str:
         nonlocal length
+        context.budget.spend()
         name = match.group(1)
         if name.startswith("!"):
             return "${" + name[1:] + "}"
@@ -581,8 +620,9 @@ def _sub(argument: Any, context: Context) -> Any:
         missing.append(value)
         return ""
 
+    context.budget.spend(len(text) // TEXT_PER_STEP)
     result = re.sub(_SUB_VARIABLE, substitute, text)
-    context.budget.spend(len(result) // TEXT_PER_STEP)
+    context.budget.build(len(result))
     if missing:
         parts = re.split(_SUB_VARIABLE, text)  # literal, name, literal, name, ..., literal
         shape = "".join(
@@ -642,7 +682,7 @@ def _join(argument: Any, context: Context) -> Any:
     if sum(map(len, items)) + len(delimiter) * len(items) > MAX_TEXT:
         return _too_long().within("Fn::Join")
     joined = str(delimiter).join(items)
-    context.budget.spend(len(joined) // TEXT_PER_STEP)
+    context.budget.build(len(joined))
     return Secret(joined) if any(type(item) is Secret for item in [delimiter, *items]) else joined
 
 
@@ -769,21 +809,37 @@ def substitute(value: Any, bindings: Mapping[str, str], context: Context) -> Any
     """``value`` with ``Fn::ForEach`` identifiers replaced by their items."""
     if not bindings:
         return value
+    forms = [
+        (f"${{{name}}}", item, f"&{{{name}}}", "".join(c for c in item if c.isalnum()))
+        for name, item in bindings.items()
+    ]
+    return _substitute(value, forms, bindings, context)
+
+
+def _substitute(
+    value: Any,
+    forms: list[tuple[str, str, str, str]],
+    bindings: Mapping[str, str],
+    context: Context,
+) -> Any:
     context.budget.spend()
     if isinstance(value, str):
+        context.budget.spend(len(value) // TEXT_PER_STEP)
         text = value
-        for name, item in bindings.items():
-            text = text.replace(f"${{{name}}}", item)
-            text = text.replace(f"&{{{name}}}", "".join(c for c in item if c.isalnum()))
-        return value if text == value else text
+        for whole, item, alphanumeric, letters in forms:
+            text = text.replace(whole, item).replace(alphanumeric, letters)
+        if text == value:
+            return value
+        context.budget.build(len(text))
+        return text
     if isinstance(value, list):
-        return [substitute(item, bindings, context) for item in value]
+        return [_substitute(item, forms, bindings, context) for item in value]
     if isinstance(value, dict):
         target = value.get("Ref") if len(value) == 1 else None
         if isinstance(target, str) and target in bindings:
             return bindings[target]
         items = {
-            substitute(key, bindings, context): substitute(item, bindings, context)
+            _substitute(key, forms, bindings, context): _substitute(item, forms, bindings, context)
             for key, item in value.items()
         }
         return value.like(items) if isinstance(value, Located) else items

@@ -429,6 +429,8 @@ class _TaskDefinitionCheck:
         self.unconditional: dict[int, tuple[Any, list[tuple[_Site, Any]]]] = {}
         """Containers that depend on no condition, resolved, with their resolved RuntimePlatform,
         by RuntimePlatform as written: decided together."""
+        self.held_from = self.budget.built
+        """``Budget.built`` when the values held last started to be held."""
         self.remembered = remembered
         """The template's outcomes of containers that depend on conditions, by where the
         container is and what it resolved to (``_fingerprint``): decided once however many
@@ -448,6 +450,7 @@ class _TaskDefinitionCheck:
     def decide_unconditional(self) -> None:
         """Decide the containers that depend on no condition, those under one RuntimePlatform
         in one call of the policy (as the hook decides a task definition)."""
+        self.held_from = self.budget.built
         for platform, group in self.unconditional.values():
             results = None
             doubts = [self.doubt(container, platform) for _, container in group]
@@ -522,6 +525,8 @@ class _TaskDefinitionCheck:
             if key not in self.unconditional:
                 self.unconditional[key] = (resolve(site.shared, context), [])
             self.unconditional[key][1].append((site, resolve(container, context)))
+            if self.budget.built - self.held_from > HELD_TEXT:  # decide them, let them go
+                self.decide_unconditional()
             return
         names = frozenset(
             {name for name, _ in site.guards} | (in_container or set()) | (in_platform or set())
@@ -549,27 +554,7 @@ class _TaskDefinitionCheck:
             )
             return
         absent = not conditions.always(names, dict(site.guards))
-        outcomes: list[tuple[_Outcome, dict[str, bool], Context]] = []
-        local: dict[Any, _Outcome] = {}
-        """Outcomes of values with long texts: keyed by their identity, so only while ``held``
-        keeps them alive, as long as this container is decided."""
-        held: list[tuple[Any, Any]] = []
-        ways = conditions.choices([container, site.shared], names, site.guards)
-        for (chosen, platform), taken in ways:
-            self.budget.spend(_CASE_STEPS)
-            for reading in readings:
-                resolved = resolve(chosen, reading), resolve(platform, reading)
-                long_texts: list[str] = []
-                seen = site.position, _fingerprint(resolved, long_texts)
-                decided = local if long_texts else self.remembered
-                if seen not in decided:
-                    if len(decided) >= _DECIDED:
-                        decided.clear()
-                    self.budget.spend(_DECISION_STEPS)
-                    decided[seen] = self.outcome(site.position, *resolved)
-                    if long_texts:
-                        held.append(resolved)
-                outcomes.append((decided[seen], taken, reading))
+        outcomes = self.every_way(site, conditions, names, readings)
         if not outcomes:
             return  # its conditions contradict each other: never deployed
         worst, taken, reading = max(outcomes, key=lambda item: _SEVERITY.index(item[0].verdict))
@@ -588,6 +573,42 @@ class _TaskDefinitionCheck:
             read = _AS_YAML11 if reading.numbers else _AS_WRITTEN
             when = " and ".join(filter(None, [when, read]))
         self.add(site, worst, when)
+
+    def every_way(
+        self,
+        site: _Site,
+        conditions: Conditions,
+        names: frozenset[str],
+        readings: Sequence[Context],
+    ) -> list[tuple[_Outcome, dict[str, bool], Context]]:
+        """The container's outcome in each way its branches can be chosen, under each reading,
+        with the conditions that chose it; an outcome decided once for what it resolves to."""
+        outcomes: list[tuple[_Outcome, dict[str, bool], Context]] = []
+        local: dict[Any, _Outcome] = {}
+        """Outcomes of values with long texts: keyed by their identity, so only while ``held``
+        keeps them alive, as long as this container is decided."""
+        held: list[tuple[Any, Any]] = []
+        ways = conditions.choices([site.container, site.shared], names, site.guards)
+        for (chosen, platform), taken in ways:
+            self.budget.spend(_CASE_STEPS)
+            for reading in readings:
+                resolved = resolve(chosen, reading), resolve(platform, reading)
+                if self.budget.built - self.held_from > HELD_TEXT:  # let them go
+                    local.clear()
+                    held.clear()
+                    self.held_from = self.budget.built
+                long_texts: list[str] = []
+                seen = site.position, _fingerprint(resolved, long_texts)
+                decided = local if long_texts else self.remembered
+                if seen not in decided:
+                    if len(decided) >= _DECIDED:
+                        decided.clear()
+                    self.budget.spend(_DECISION_STEPS)
+                    decided[seen] = self.outcome(site.position, *resolved)
+                    if long_texts:
+                        held.append(resolved)
+                outcomes.append((decided[seen], taken, reading))
+        return outcomes
 
     def platform_conditions(self, site: _Site) -> set[str] | None:
         """``conditions_in`` the site's RuntimePlatform (and Tags), which its task definition's
@@ -952,6 +973,10 @@ _DECISION_STEPS = 64
 """The steps the policy's verdict on a container in one case costs. These two are measured in
 time (a step of resolving is about a microsecond): they keep the time a template's cases take
 within what ``MAX_STEPS`` allows."""
+HELD_TEXT = 16 * 1024 * 1024
+"""How many characters of built text (``Budget.built``) a task definition's check holds on to,
+resolved but not yet decided, before it decides what it holds and lets it go: memory stays
+bounded however many containers build large texts."""
 _LONG_TEXT = 1024
 """A text at least this long is told apart by identity (hashing it in every case would cost its
 length each time): equal texts built anew are then decided again, never confused."""
