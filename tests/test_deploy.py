@@ -188,7 +188,7 @@ def test_stackset_refuses_target_operations_without_the_resource_check(
     assert rules_hold(given) is holds
 
 
-def test_stackset_execution_role_is_the_deny_all_hook_role() -> None:
+def test_stackset_execution_role_is_the_hook_role() -> None:
     stackset = template("hook-stackset.yaml")["Resources"]["ExecutionRole"]["Properties"]
     hook_role = yaml.safe_load((ROOT / "hook-role.yaml").read_text(encoding="utf-8"))
     generated = hook_role["Resources"]["ExecutionRole"]["Properties"]

@@ -35,7 +35,8 @@ def test_schema_targets_task_definitions_stacks_and_change_sets_with_no_permissi
     }
 
 
-def test_execution_role_grants_nothing() -> None:
+def test_execution_role_grants_only_reading_ecr_images() -> None:
+    """The hook makes no AWS call but ECR's, to read a private image (ImageVerification)."""
     role = yaml.safe_load((ROOT / "hook-role.yaml").read_text(encoding="utf-8"))
     resources = role["Resources"]
     assert [r["Type"] for r in resources.values()] == ["AWS::IAM::Role"]
@@ -46,7 +47,13 @@ def test_execution_role_grants_nothing() -> None:
         for policy_document in properties["Policies"]
         for statement in policy_document["PolicyDocument"]["Statement"]
     ]
-    assert statements == [{"Effect": "Deny", "Action": ["*"], "Resource": "*"}]
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"],
+            "Resource": "*",
+        }
+    ]
 
 
 def test_schema_defaults_are_the_policy_defaults() -> None:

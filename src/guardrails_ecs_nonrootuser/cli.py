@@ -65,6 +65,8 @@ _FLAGS = {
     "allow_match_all_exemptions": ("AllowMatchAllExemptions", "--allow-match-all-exemptions"),
     "exception_tag_key": ("ExceptionTagKey", "--exception-tag-key"),
     "warn_only": ("WarnOnly", "--warn-only"),
+    "image_verification": ("ImageVerification", "--image-verification"),
+    "trusted_registries": ("TrustedRegistries", "--trusted-registry"),
 }
 """Each setting's destination, the configuration property it sets and its flag."""
 
@@ -369,6 +371,20 @@ def _policy_arguments(command: argparse.ArgumentParser) -> None:
         "(repeatable, or comma-separated), e.g. --warn-only missing-user",
     )
     command.add_argument(
+        _FLAGS["image_verification"][1],
+        choices=("OFF", "DIGEST", "TAG"),
+        help="ImageVerification: decide a container that sets no User by its image's USER, read "
+        "from its registry with your Docker credentials (and AWS credentials for ECR): DIGEST "
+        "only images pinned by digest, TAG also tags (default OFF: such a container fails)",
+    )
+    command.add_argument(
+        _FLAGS["trusted_registries"][1],
+        dest="trusted_registries",
+        action="append",
+        metavar="GLOB",
+        help="TrustedRegistries: registry hosts images may be read from (repeatable; default any)",
+    )
+    command.add_argument(
         _FLAGS["allow_match_all_exemptions"][1],
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -565,7 +581,41 @@ def _is_directory(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+IMAGE_DEADLINE = 60.0
+"""Seconds in which every image a run reads is read (``--image-verification``)."""
+
+
 def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
+    """Every input checked; with ``ImageVerification`` on, twice (``registry.with_images``):
+    first in this process to learn which images are read, then with what they run as."""
+    from . import registry
+
+    def check(images: registry.ImageTable | None) -> list[FileReport]:
+        learning = images is not None and images.recording
+        return _check_each(inputs, options._replace(images=images), 1 if learning else jobs)
+
+    return registry.with_images(options.settings, check, image_client)
+
+
+def image_client() -> Any:
+    """The command's registry client: the user's Docker credentials, then, for ECR, the AWS
+    SDK's (when boto3 is installed, as with the ``[audit]`` extra)."""
+    import time
+
+    from . import credentials, registry
+
+    sources = [credentials.docker()]
+    try:
+        import boto3
+
+        session = boto3.Session()
+        sources.append(credentials.ecr(lambda region: session.client("ecr", region_name=region)))
+    except ImportError:
+        pass
+    return registry.Client(time.monotonic() + IMAGE_DEADLINE, credentials.chain(*sources))
+
+
+def _check_each(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
     paths = [item for item in inputs if isinstance(item, str)]
     workers = min(jobs, len(paths), os.cpu_count() or 1)
     if workers < 2 or len(paths) < PARALLEL_FROM:

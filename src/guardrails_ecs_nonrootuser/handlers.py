@@ -4,8 +4,9 @@ This is the only module that imports the CloudFormation library. ``hook`` checks
 the event before the library sees it, so a malformed or hostile event gets a plain
 InvalidRequest instead of an exception inside the library (which would answer InternalFailure,
 print a traceback and echo parts of the event). It reads a remote payload itself (``remote``),
-and gives the library only the credentials it uses: none of the caller's (the hook makes no AWS
-calls), the provider's only when CloudFormation asks for log delivery. Log delivery (the
+and gives the library only the credentials it uses: the caller's (the hook's execution role)
+only when ``ImageVerification`` is on, for ECR's authorization token, and the provider's only
+when CloudFormation asks for log delivery. Log delivery (the
 library's CloudWatch Logs handler and metrics, called in line) runs with bounded clients and
 beside the decision, so an unreachable or silent CloudWatch never changes the verdict or holds
 it past ``BUDGET``. The handlers read the type configuration and
@@ -22,8 +23,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import cloudformation_cli_python_lib.hook as _library
 from botocore.config import Config  # type: ignore[import-untyped]
@@ -48,6 +49,7 @@ from .models import TypeConfigurationModel
 from .policy import (
     ConfigError,
     ContainerResult,
+    ImageVerification,
     MalformedTaskDefinitionError,
     Settings,
     Verdict,
@@ -58,6 +60,7 @@ from .policy import (
 from .remote import PayloadError
 
 if TYPE_CHECKING:
+    from .registry import ImageTable
     from .stack import Item
 
 LOG = logging.getLogger(__name__)
@@ -96,6 +99,9 @@ BUDGET = 25.0
 """Seconds from the event's arrival to the answer: CloudFormation waits 30."""
 TEMPLATE_BUDGET = 20.0
 """Seconds from the event's arrival after which resolving a template's values stops."""
+IMAGE_BUDGET = 15.0
+"""Seconds from the event's arrival by which every image is read (rule r): what is not read by
+then fails closed at the resource level, and is left to it by the stack and change-set levels."""
 _ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived")
 _BOUNDED = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
 """The library's CloudWatch clients: one try, a few seconds at most."""
@@ -151,12 +157,24 @@ def _answer(event: object, context: object, started: float) -> MutableMapping[st
     complete = {**dict.fromkeys(_OPTIONAL_STRINGS), **event}
     data = complete["requestData"]
     logged = bool(data.get("providerLogGroupName") and data.get("providerCredentials"))
-    unused = {"callerCredentials": None} | ({} if logged else {"providerCredentials": None})
+    reads_images = _reads_images(complete.get("hookModel"))
+    unused = ({} if reads_images else {"callerCredentials": None}) | (
+        {} if logged else {"providerCredentials": None}
+    )
     complete["requestData"] = {**data, **unused}
     if not logged:
         response: MutableMapping[str, Any] = _HOOK(complete, context)
         return response
     return _beside_log_delivery(complete, context, started)
+
+
+def _reads_images(configuration: object) -> bool:
+    """Whether the type configuration turns ``ImageVerification`` on (the only use of the
+    caller's credentials: ECR's authorization token)."""
+    return isinstance(configuration, Mapping) and configuration.get("ImageVerification") in (
+        ImageVerification.DIGEST.value,
+        ImageVerification.TAG.value,
+    )
 
 
 def _beside_log_delivery(
@@ -192,7 +210,8 @@ def _without_library(event: MutableMapping[str, Any]) -> MutableMapping[str, Any
     if request.actionInvocationPoint == HookInvocationPoint.DELETE_PRE_PROVISION.name:
         progress = _not_checked()
     else:
-        progress = decide(handler_request.hookContext, configuration, quiet=True)
+        session = _library._get_boto_session(request.requestData.callerCredentials)  # type: ignore[attr-defined]
+        progress = decide(handler_request.hookContext, configuration, session, quiet=True)
     return Hook._create_progress_response(progress, event)._serialize()
 
 
@@ -280,7 +299,7 @@ def pre_provision_handler(
     type_configuration: TypeConfigurationModel | None,
 ) -> ProgressEvent:
     """Check the task definition about to be created or updated."""
-    return decide(request.hookContext, type_configuration)
+    return decide(request.hookContext, type_configuration, session)
 
 
 @_HOOK.handler(HookInvocationPoint.DELETE_PRE_PROVISION)
@@ -299,16 +318,21 @@ def _not_checked() -> ProgressEvent:
 
 
 def decide(
-    context: HookContext, type_configuration: object, *, quiet: bool = False
+    context: HookContext,
+    type_configuration: object,
+    session: SessionProxy | None = None,
+    *,
+    quiet: bool = False,
 ) -> ProgressEvent:
     """The whole decision for one hook invocation, as a ProgressEvent; logged unless
-    ``quiet``."""
+    ``quiet``. ``session`` (the caller's) reads private ECR images when ``ImageVerification``
+    is on."""
     try:
         settings = Settings.from_mapping(_properties(type_configuration))
     except ConfigError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidTypeConfiguration, str(error))
     if context.targetType in _TEMPLATE_TARGETS:
-        return _decide_template(context, settings, quiet)
+        return _decide_template(context, settings, session, quiet)
     target = context.targetName
     if target != TARGET_TYPE:
         shown = quote(target) if isinstance(target, str) else "another target"
@@ -328,7 +352,9 @@ def decide(
             "The request's targetModel carries no resourceProperties object.",
         )
     try:
-        report = evaluate(properties, settings)
+        report = _with_images(
+            settings, lambda images: evaluate(properties, settings, images), session
+        )
     except MalformedTaskDefinitionError as error:
         return ProgressEvent.failed(HandlerErrorCode.InvalidRequest, str(error))
     if not quiet:
@@ -360,7 +386,32 @@ def _properties(type_configuration: object) -> object:
 _TEMPLATE_TARGETS = ("STACK", "CHANGE_SET")
 
 
-def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> ProgressEvent:
+_Decided = TypeVar("_Decided")
+
+
+def _with_images(
+    settings: Settings,
+    decide: Callable[["ImageTable | None"], _Decided],
+    session: SessionProxy | None,
+) -> _Decided:
+    """``decide``'s answer, with the images it reads read by ``IMAGE_BUDGET`` seconds after
+    the event arrived, ECR's with ``session`` (the caller's), when ``ImageVerification`` is on."""
+    if settings.image_verification is ImageVerification.OFF:
+        return decide(None)  # the registry client is not even imported
+    from . import credentials, registry
+
+    def client() -> registry.Client:
+        ecr = None
+        if session is not None:
+            ecr = credentials.ecr(lambda region: session.client("ecr", region_name=region))
+        return registry.Client(_ARRIVED.get(time.monotonic()) + IMAGE_BUDGET, ecr)
+
+    return registry.with_images(settings, decide, client)
+
+
+def _decide_template(
+    context: HookContext, settings: Settings, session: SessionProxy | None, quiet: bool
+) -> ProgressEvent:
     """The decision on a stack's template or a change set (``stack``)."""
     # Imported here: the template reader (PyYAML) would add to every cold start, and a
     # resource-level invocation never uses it.
@@ -376,7 +427,9 @@ def _decide_template(context: HookContext, settings: Settings, quiet: bool) -> P
         _ARRIVED.get(time.monotonic()) + TEMPLATE_BUDGET,
         stack.pseudo_parameters(context.awsAccountId, context.stackId),
     )
-    outcome = check(payload, settings, known)
+    outcome = _with_images(
+        settings, lambda images: check(payload, settings, known._replace(images=images)), session
+    )
     if not quiet:
         with contextlib.suppress(Exception):
             LOG.info(

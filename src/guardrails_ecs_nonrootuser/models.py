@@ -45,6 +45,8 @@ class TypeConfigurationModel(BaseModel):
     ExceptionTagKey: Optional[str]
     AllowMatchAllExemptions: Optional[bool]
     WarnOnly: Optional[Sequence[str]]
+    ImageVerification: Optional[str]
+    TrustedRegistries: Optional[Sequence[str]]
 
     @classmethod
     def _deserialize(
@@ -64,6 +66,8 @@ class TypeConfigurationModel(BaseModel):
             ExceptionTagKey=json_data.get("ExceptionTagKey"),
             AllowMatchAllExemptions=json_data.get("AllowMatchAllExemptions"),
             WarnOnly=json_data.get("WarnOnly"),
+            ImageVerification=json_data.get("ImageVerification"),
+            TrustedRegistries=json_data.get("TrustedRegistries"),
         )
 
 

@@ -106,8 +106,8 @@ import fnmatch
 import functools
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple, TypeVar
 
 MAX_ID = 2**31 - 1
 """The largest uid or gid runc accepts (libcontainer's maxID)."""
@@ -184,6 +184,47 @@ RULE_SUMMARIES = {
 class WindowsMode(enum.Enum):
     ENFORCE_NON_ADMIN = "ENFORCE_NON_ADMIN"
     SKIP = "SKIP"
+
+
+class ImageVerification(enum.Enum):
+    """Whether the image of a container without a ``User`` is read (rule r)."""
+
+    OFF = "OFF"
+    DIGEST = "DIGEST"
+    """Only images pinned by digest: the verdict can never go stale."""
+    TAG = "TAG"
+    """Images by tag too, resolved when checked."""
+
+
+class Platform(NamedTuple):
+    """An OCI platform a task runs its images on."""
+
+    os: str
+    architecture: str
+    os_version: str = ""
+    """For Windows, the build its family runs (``10.0.17763``); "" when any."""
+
+    def __str__(self) -> str:
+        return f"{self.os}/{self.architecture}"
+
+
+class ImageSeen(NamedTuple):
+    """What an image's configuration says for one platform, or why it could not be read."""
+
+    user: str | None
+    """Its ``config.User`` ("" when unset); None when it could not be read."""
+    digest: str = ""
+    """The digest of the manifest read (``sha256:...``)."""
+    platform: str = ""
+    """The platform of the manifest read (``linux/arm64``), when an index was resolved."""
+    problem: str = ""
+    """Why it could not be read (never a URL or a credential)."""
+
+
+ImageLookup = Callable[[str, tuple[Platform, ...]], Sequence[ImageSeen]]
+"""Reads an image (a container's ``Image``) for the platforms a task may run it on: one
+``ImageSeen`` per platform its manifest provides among them, or one that says why not. The policy
+never fetches: the front ends give it one (``images``)."""
 
 
 class ConfigError(ValueError):
@@ -266,6 +307,9 @@ class Settings(NamedTuple):
     allow_match_all_exemptions: bool = False
     exception_tag_key: str | None = None
     warn_only: frozenset[Rule] = frozenset()
+    image_verification: ImageVerification = ImageVerification.OFF
+    trusted_registries: tuple[str, ...] = ()
+    """Host patterns of the registries images may be read from; empty: any."""
     option_names: tuple[tuple[str, str], ...] = ()
     """How messages name an option (``AllowRootGroup``), when not by its property name: the
     command names its flags (``--allow-root-group``)."""
@@ -314,11 +358,29 @@ class Settings(NamedTuple):
                 "RequireNumericUser", get("RequireNumericUser"), False
             ),
             minimum_uid=_config_uid("MinimumUid", get("MinimumUid"), 1),
-            windows_containers=_config_windows("WindowsContainers", get("WindowsContainers")),
+            windows_containers=_config_choice(
+                "WindowsContainers", get("WindowsContainers"), WindowsMode.ENFORCE_NON_ADMIN
+            ),
             exemptions=exemptions,
             allow_match_all_exemptions=match_all,
             exception_tag_key=_config_tag_key("ExceptionTagKey", get("ExceptionTagKey")),
             warn_only=_config_rules("WarnOnly", get("WarnOnly")),
+            image_verification=_config_choice(
+                "ImageVerification", get("ImageVerification"), ImageVerification.OFF
+            ),
+            trusted_registries=tuple(
+                pattern.lower()
+                for pattern in _config_patterns(
+                    "TrustedRegistries", get("TrustedRegistries"), MAX_HOST, True
+                )
+            ),
+        )
+
+    def may_read(self, registry_host: str) -> bool:
+        """Whether ``TrustedRegistries`` lets an image be read from this registry host."""
+        host = registry_host.lower()
+        return not self.trusted_registries or any(
+            fnmatch.fnmatchcase(host, pattern) for pattern in self.trusted_registries
         )
 
 
@@ -334,8 +396,11 @@ _CONFIG_KEYS = frozenset(
         "Exemptions",
         "ExceptionTagKey",
         "WarnOnly",
+        "ImageVerification",
+        "TrustedRegistries",
     }
 )
+MAX_HOST = 255
 MAX_PATTERNS = 100
 _ENTRY_FIELDS = {"ContainerName": 255, "Image": 1024}
 MAX_REASON = 256
@@ -367,14 +432,17 @@ def _config_uid(key: str, value: object, default: int) -> int:
     return number
 
 
-def _config_windows(key: str, value: object) -> WindowsMode:
+_Choice = TypeVar("_Choice", WindowsMode, ImageVerification)
+
+
+def _config_choice(key: str, value: object, default: _Choice) -> _Choice:
     if value is None:
-        return WindowsMode.ENFORCE_NON_ADMIN
-    for mode in WindowsMode:
-        if value == mode.value:
-            return mode
-    choices = " or ".join(mode.value for mode in WindowsMode)
-    raise ConfigError(key, f"must be {choices}, got {_display(value)}")
+        return default
+    for choice in type(default):
+        if value == choice.value:
+            return choice
+    choices = ", ".join(choice.value for choice in type(default))
+    raise ConfigError(key, f"must be one of {choices}, got {_display(value)}")
 
 
 def _config_patterns(key: str, value: object, max_length: int, match_all: bool) -> tuple[str, ...]:
@@ -502,6 +570,8 @@ class Finding(NamedTuple):
     fix: str
     short: str = ""
     """The reason in a few words, when ``reason`` is long."""
+    unread: bool = False
+    """The image could not be read (rule r): a layer that is not authoritative defers it."""
 
     @property
     def brief(self) -> str:
@@ -836,8 +906,9 @@ def fit(parts: list[str], noun: str, limit: int) -> str:
     return text[:limit]
 
 
-def evaluate(properties: object, settings: Settings) -> Report:
-    """Decide every container definition of an ``AWS::ECS::TaskDefinition``."""
+def evaluate(properties: object, settings: Settings, images: ImageLookup | None = None) -> Report:
+    """Decide every container definition of an ``AWS::ECS::TaskDefinition``; ``images`` reads
+    what an image runs as, when ``ImageVerification`` is on (rule r)."""
     if properties is None:
         return Report(())
     if not isinstance(properties, Mapping):
@@ -845,6 +916,7 @@ def evaluate(properties: object, settings: Settings) -> Report:
             f"The task definition's properties must be an object, got {_kind(properties)}."
         )
     windows = _is_windows(properties.get("RuntimePlatform"))
+    platforms = task_platforms(properties.get("RuntimePlatform"))
     containers = properties.get("ContainerDefinitions")
     if containers is None:
         return Report((), windows)
@@ -866,7 +938,9 @@ def evaluate(properties: object, settings: Settings) -> Report:
                 ContainerResult(index, name, user, Verdict.SKIP, note=exception, brief=brief)
             )
         else:
-            results.append(_decide_container(index, container, windows, settings))
+            results.append(
+                _decide_container(index, container, windows, settings, (platforms, images))
+            )
     return Report(tuple(results), windows)
 
 
@@ -906,7 +980,11 @@ def _is_windows(platform: object) -> bool:
 
 
 def _decide_container(
-    index: int, container: Mapping[str, object], windows: bool, settings: Settings
+    index: int,
+    container: Mapping[str, object],
+    windows: bool,
+    settings: Settings,
+    images: tuple[tuple[Platform, ...], ImageLookup | None],
 ) -> ContainerResult:
     name, user = container.get("Name"), container.get("User")
     exemption = next((e for e in settings.exemptions if e.matches(container)), None)
@@ -929,6 +1007,10 @@ def _decide_container(
             note=f"Windows task definition, {settings.named('WindowsContainers')} is SKIP",
         )
     finding = check_windows_user(user) if windows else check_linux_user(user, settings)
+    if finding and finding.rule in IMAGE_RULES and not (_user_text(user) or "").strip():
+        finding, note = _from_image(finding, container.get("Image"), windows, settings, images)
+        if finding is None:
+            return ContainerResult(index, name, user, Verdict.PASS, note=note)
     if finding and not windows and container.get("FirelensConfiguration") is not None:
         finding = _firelens(finding)
     if finding and refused:
@@ -940,6 +1022,130 @@ def _decide_container(
         verdict = Verdict.WARN if finding.rule in settings.warn_only else Verdict.FAIL
         return ContainerResult(index, name, user, verdict, finding)
     return ContainerResult(index, name, user, Verdict.PASS, note=_pass_note(user, windows))
+
+
+IMAGE_RULES = (Rule.MISSING_USER, Rule.WINDOWS_MISSING_USER)
+"""The rules that leave the image's default user in force: rule r reads it."""
+
+_WINDOWS_BUILDS = {
+    "WINDOWS_SERVER_2016_FULL": "10.0.14393",
+    "WINDOWS_SERVER_2019": "10.0.17763",
+    "WINDOWS_SERVER_2004_CORE": "10.0.19041",
+    "WINDOWS_SERVER_20H2_CORE": "10.0.19042",
+    "WINDOWS_SERVER_2022": "10.0.20348",
+}
+"""The Windows build an ECS operating system family runs (by prefix): in an image index, the
+manifest whose ``os.version`` starts with it is the one pulled."""
+
+
+def task_platforms(platform: object) -> tuple[Platform, ...]:
+    """The platforms a task definition may run its images on: Windows on x86-64 for a Windows
+    family (its build when known); Linux on the declared ``CpuArchitecture``, or on either ECS
+    runs (x86-64, ARM64) when none is declared (on EC2, the instance decides)."""
+    family = platform.get("OperatingSystemFamily") if isinstance(platform, Mapping) else None
+    if isinstance(family, str) and family.startswith(WINDOWS_FAMILY_PREFIX):
+        build = next((b for f, b in _WINDOWS_BUILDS.items() if family.startswith(f)), "")
+        return (Platform("windows", "amd64", build),)
+    cpu = platform.get("CpuArchitecture") if isinstance(platform, Mapping) else None
+    if cpu == "X86_64":
+        return (Platform("linux", "amd64"),)
+    if cpu == "ARM64":
+        return (Platform("linux", "arm64"),)
+    return (Platform("linux", "amd64"), Platform("linux", "arm64"))
+
+
+def image_refusal(image: object, settings: Settings) -> str:
+    """Why ``ImageVerification`` does not read ``image`` (rule r), or "" when it does."""
+    # imported here: reference parsing is not needed unless images are read
+    from .reference import ReferenceError, parse
+
+    if not isinstance(image, str):
+        return f"its Image is {_kind(image)}, not an image reference"
+    try:
+        reference = parse(image)
+    except ReferenceError as error:
+        return f"its Image is not an image reference the runtime can pull: {error}"
+    if settings.image_verification is ImageVerification.DIGEST and not reference.pinned:
+        return (
+            f"{settings.named('ImageVerification')} is DIGEST and the image is not pinned by a "
+            "digest (image@sha256:...)"
+        )
+    if not settings.may_read(reference.host):
+        return f"registry {quote(reference.host)} is not in {settings.named('TrustedRegistries')}"
+    return ""
+
+
+def _from_image(
+    missing: Finding,
+    image: object,
+    windows: bool,
+    settings: Settings,
+    reading: tuple[tuple[Platform, ...], ImageLookup | None],
+) -> tuple[Finding | None, str]:
+    """Rule r: the verdict on a container without a ``User`` by its image's ``config.User``
+    for each platform the task may run it on: the first finding, or None and the pass note."""
+    if settings.image_verification is ImageVerification.OFF:
+        return missing, ""
+    refusal = image_refusal(image, settings)
+    if refusal:
+        return missing._replace(reason=f"{missing.reason}; not read, as {refusal}"), ""
+    assert isinstance(image, str)
+    platforms, images = reading
+    seen_all = images(image, platforms) if images is not None else ()
+    if not seen_all:
+        seen_all = (ImageSeen(None, problem="it was not looked up"),)
+    notes = []
+    for seen in seen_all:
+        shown = _image_shown(image, seen)
+        if seen.user is None:
+            return (
+                missing._replace(
+                    reason=f"the image's default user applies and {shown} cannot be read: "
+                    f"{seen.problem}",
+                    short=f"{shown} cannot be read: {seen.problem}",
+                    unread=True,
+                ),
+                "",
+            )
+        said = f"sets USER {quote(seen.user)}" if seen.user else "sets no USER"
+        if windows:
+            finding = check_windows_user(seen.user)
+        else:
+            finding = check_linux_user(seen.user, settings)
+        if finding is not None:
+            if not seen.user.strip():
+                why = (
+                    "Windows Server Core images run as ContainerAdministrator"
+                    if windows
+                    else "so it runs as root"
+                )
+                reason = f"{shown} {said}, {why}"
+            else:
+                reason = f"{shown} {said}: {finding.reason}"
+            return (
+                finding._replace(
+                    reason=reason, fix=f"{finding.fix}, or {_FIX_IMAGE}", short=f"image {said}"
+                ),
+                "",
+            )
+        notes.append(f"{shown} {said}")
+    return None, f"{'; '.join(notes)}: {_pass_note(seen_all[0].user, windows)}"
+
+
+_FIX_IMAGE = "build the image with a non-root USER"
+
+
+def _image_shown(image: str, seen: ImageSeen) -> str:
+    """How messages name an image read: as written (a digest cut short), with the digest read
+    when the reference does not give it, and the platform chosen from an index."""
+    name, at, digest = image.partition("@")
+    written = f"{name}@{digest[:19]}.." if at and len(digest) > 19 else image
+    details = [
+        seen.digest[:19] + ".." if seen.digest and seen.digest not in image else "",
+        seen.platform,
+    ]
+    extra = ", ".join(detail for detail in details if detail)
+    return f"image {quote(written, 128)}" + (f" ({extra})" if extra else "")
 
 
 OVERRIDES = ("EntryPoint", "Command")

@@ -43,10 +43,14 @@ from .loader import (
 )
 from .policy import (
     EXAMPLE_USER,
+    IMAGE_RULES,
     OVERRIDE_PROPERTIES,
     RULE_SUMMARIES,
     ContainerResult,
+    ImageLookup,
+    ImageVerification,
     MalformedTaskDefinitionError,
+    Report,
     Settings,
     Verdict,
     evaluate,
@@ -105,6 +109,8 @@ class Options(NamedTuple):
     """Fail only what every deployment of the template fails; parameter values are unknown."""
     deadline: float | None = None
     """When (``time.monotonic``) resolving a template's values must stop, if ever."""
+    images: ImageLookup | None = None
+    """What images run as, when ``ImageVerification`` is on (``registry.ImageTable``)."""
 
 
 class Finding(NamedTuple):
@@ -457,12 +463,13 @@ class _TaskDefinitionCheck:
             if _unknown(platform) is None and not any(doubts):
                 properties = _policy_input([container for _, container in group], platform)
                 with contextlib.suppress(MalformedTaskDefinitionError):  # each gets it below
-                    results = evaluate(properties, self.options.settings).results
+                    results = self.evaluate(properties).results
             for number, (site, container) in enumerate(group):
                 if results is None:
                     outcome = self.judged(site.position, container, platform, doubts[number])
                 else:
-                    outcome = self.from_result(results[number]._replace(position=site.position))
+                    result = results[number]._replace(position=site.position)
+                    outcome = self.with_image(container, result, self.from_result(result))
                 self.add(site, outcome, "")
         self.unconditional.clear()
 
@@ -791,15 +798,69 @@ class _TaskDefinitionCheck:
     def decided(self, index: int, container: Any, platform: Any) -> _Outcome:
         """The policy's verdict on one resolved container under one resolved platform."""
         try:
-            (result,) = evaluate(
-                _policy_input([container], platform), self.options.settings
-            ).results
+            (result,) = self.evaluate(_policy_input([container], platform)).results
         except MalformedTaskDefinitionError as error:
             said = Said(str(error), str(error).removesuffix("."))
             return _Outcome(
                 "FAIL", rule=INVALID_TASK_DEFINITION, level="error", render=lambda *_: said
             )
-        return self.from_result(result._replace(position=index))
+        result = result._replace(position=index)
+        return self.with_image(container, result, self.from_result(result))
+
+    def evaluate(self, properties: dict[str, Any]) -> Report:
+        return evaluate(properties, self.options.settings, self.options.images)
+
+    def with_image(self, container: Any, result: ContainerResult, outcome: _Outcome) -> _Outcome:
+        """``outcome``, unless it rests on an image not read (rule r): one whose ``Image``
+        cannot be resolved, or, checked ``certain_only``, one that could not be read, is
+        unverified; the value of a NoEcho parameter is never shown."""
+        finding, user = result.finding, result.user
+        if (
+            finding is None
+            or finding.rule not in IMAGE_RULES
+            or self.options.settings.image_verification is ImageVerification.OFF
+            or not isinstance(container, dict)
+            or not (user is None or (isinstance(user, str) and not user.strip()))
+        ):
+            return outcome
+        image = container.get("Image")
+        label = result.label
+        if isinstance(image, Unresolved) and not image.invalid:
+            fix = _fix(image, self.options)
+            return self.unverified(
+                outcome.name,
+                lambda when, _: Said(
+                    f"Cannot verify: {label}{when} sets no User, so its image's USER applies, "
+                    f"and its Image cannot be resolved: {image.reason}. Fix: {fix}.",
+                    f"{label}{when}: no User, and its Image cannot be resolved",
+                    fix,
+                ),
+            )
+        render = outcome.render
+        if render is None:
+            return outcome
+        if isinstance(image, Secret):
+            hidden = quote(image, 96)
+
+            def masked(when: str, origin: str) -> Said:
+                said = render(when, origin)
+                return Said(
+                    *(part.replace(hidden, "(a NoEcho parameter's value)") for part in said)
+                )
+
+            outcome = outcome._replace(render=masked)
+        if finding.unread and self.options.certain_only:
+            shown_render = outcome.render
+            assert shown_render is not None
+            return self.unverified(
+                outcome.name,
+                lambda when, origin: Said(
+                    f"Cannot verify here: {shown_render(when, origin).what}; {_LEFT_TO_HOOK}.",
+                    f"{shown_render(when, origin).summary}, not read here",
+                    _LEFT_TO_HOOK,
+                ),
+            )
+        return outcome
 
     def from_result(self, result: ContainerResult) -> _Outcome:
         """The outcome the policy's result on a container gives; the value of a NoEcho

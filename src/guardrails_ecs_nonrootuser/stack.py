@@ -43,7 +43,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .loader import TASK_DEFINITION, may_hold_task_definitions
-from .policy import MESSAGE_LIMIT, Settings, quote, reported_only
+from .policy import MESSAGE_LIMIT, ImageLookup, Settings, quote, reported_only
 from .resolve import shown
 from .scan import Finding, Options, TaskDefinitionReport, check_file
 
@@ -115,6 +115,9 @@ class Known(NamedTuple):
 
     deadline: float | None = None
     pseudo: Mapping[str, str] = {}
+    images: ImageLookup | None = None
+    """What images run as (rule r): only an ``Image`` the template resolves is read, and one
+    that cannot be read is left to the resource-level check."""
 
 
 _STACK_ARN = re.compile(
@@ -222,6 +225,7 @@ def _check(text: str, settings: Settings, lines: bool, known: Known) -> list[_Ch
         warn_unresolved=True,
         certain_only=True,
         deadline=known.deadline,
+        images=known.images,
     )
     data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_TEMPLATE_BYTES:

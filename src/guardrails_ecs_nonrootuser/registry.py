@@ -1,0 +1,484 @@
+"""Read what an image runs as: its configuration's ``User``, from its registry.
+
+The OCI distribution API, as a container runtime pulls (standard library only; nothing here
+logs):
+
+- the manifest is asked for by tag or digest, accepting an OCI image index, a Docker manifest
+  list, an OCI manifest and a Docker v2 schema 2 manifest; a tag is first asked with HEAD (which
+  Docker Hub does not count as a pull) and its digest read by digest unless already known;
+- an index or list is resolved to the first manifest for a platform the task may run on (its
+  ``os`` and ``architecture``, and for Windows the build its family runs);
+- the manifest's config blob is read and its ``config.User`` taken (absent: "");
+- every body is checked against its sha256 digest and capped in size (``MAX_BODY``);
+- a registry's challenge is answered as Docker answers it: a Bearer token from the realm it names
+  (anonymously, or with the registry's credentials when there are some), or Basic credentials;
+  credentials go only to the registry that asked and its realm, over https, and never across a
+  redirect (a blob's redirect to storage is followed without them, as presigned URLs require);
+- every request is bounded by one deadline, shared by all the lookups of an answer, which run in
+  parallel (``MAX_PARALLEL``).
+
+What is immutable is kept for the life of the process (``CACHE``, bounded): a manifest by its
+digest and a configuration's ``User`` by the config's digest. A tag is resolved again at every
+lookup. ``ImageTable`` is how the front ends give the policy what it reads (``policy.ImageLookup``).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import concurrent.futures
+import hashlib
+import http.client
+import json
+import re
+import ssl
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple, TypeVar
+
+from .policy import ImageSeen, ImageVerification, Platform, Settings
+from .reference import Reference, ReferenceError, parse
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+_INDEXES = (OCI_INDEX, DOCKER_LIST)
+_MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
+
+MAX_BODY = 4 * 1024 * 1024
+"""The largest manifest or configuration read (distribution refuses manifests over 4 MiB)."""
+MAX_PARALLEL = 8
+CONNECT_TIMEOUT = 5.0
+MAX_REDIRECTS = 3
+CACHE_ENTRIES = 2048
+
+Credentials = Callable[[str], "tuple[str, str] | None"]
+"""The user name and password for a registry (its host and port as an image names it), or None
+to go anonymously."""
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+
+class ImageError(Exception):
+    """Why an image cannot be read, in words a message can carry (never a URL or a secret)."""
+
+
+class _Cache:
+    """Immutable facts by digest, the least recently used dropped beyond ``CACHE_ENTRIES``."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self._entries = entries
+        self._items: collections.OrderedDict[tuple[str, ...], Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = _Cache()
+
+
+class _Answer(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Client:
+    """Reads images until ``deadline`` (``time.monotonic``), with ``credentials``."""
+
+    def __init__(
+        self,
+        deadline: float,
+        credentials: Credentials | None = None,
+        cache: _Cache = CACHE,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.deadline = deadline
+        self.credentials = credentials or (lambda _: None)
+        self.cache = cache
+        self.context = context or ssl.create_default_context()
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    # The lookups
+
+    def look_up_all(
+        self, wanted: Iterable[tuple[str, tuple[Platform, ...]]]
+    ) -> dict[tuple[str, tuple[Platform, ...]], tuple[ImageSeen, ...]]:
+        """Each image read for its platforms, in parallel, all by the deadline."""
+        keys = list(dict.fromkeys(wanted))
+        results: dict[tuple[str, tuple[Platform, ...]], tuple[ImageSeen, ...]] = {}
+        if not keys:
+            return results
+        pool = concurrent.futures.ThreadPoolExecutor(min(MAX_PARALLEL, len(keys)))
+        try:
+            futures = {pool.submit(self.look_up, *key): key for key in keys}
+            done, _ = concurrent.futures.wait(futures, max(0.0, self.deadline - time.monotonic()))
+            for future, key in futures.items():
+                results[key] = future.result() if future in done else (_late(),)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return results
+
+    def look_up(self, image: str, platforms: tuple[Platform, ...]) -> tuple[ImageSeen, ...]:
+        """What ``image`` runs as on each of ``platforms`` it provides, or why it cannot be
+        read."""
+        try:
+            reference = parse(image)
+            return self._read(reference, platforms)
+        except ReferenceError as error:
+            return (ImageSeen(None, problem=f"it is not an image reference: {error}"),)
+        except ImageError as error:
+            return (ImageSeen(None, problem=str(error)),)
+        except TimeoutError:
+            return (_late(),)
+
+    def _read(self, reference: Reference, platforms: tuple[Platform, ...]) -> tuple[ImageSeen, ...]:
+        digest, manifest = self._manifest(reference)
+        media_type = manifest.get("mediaType")
+        if media_type in _INDEXES or (media_type is None and "manifests" in manifest):
+            chosen = _choose(manifest, platforms)
+            if not chosen:
+                wanted = " or ".join(str(platform) for platform in platforms)
+                raise ImageError(f"its index has no manifest for {wanted}")
+            seen = []
+            for platform, descriptor in chosen:
+                child = reference._replace(tag="", digest=descriptor)
+                child_digest, child_manifest = self._manifest(child)
+                if child_manifest.get("mediaType") in _INDEXES or "manifests" in child_manifest:
+                    raise ImageError("its index names another index for the platform")
+                user = self._user(child, child_manifest)
+                seen.append(ImageSeen(user, child_digest, str(platform)))
+            return tuple(seen)
+        return (ImageSeen(self._user(reference, manifest), digest),)
+
+    def _manifest(self, reference: Reference) -> tuple[str, dict[str, Any]]:
+        """The manifest's digest and content, verified against its digest."""
+        digest = reference.digest
+        if not digest:
+            answer = self._get(reference, f"manifests/{reference.tag}", method="HEAD")
+            given = answer.headers.get("docker-content-digest", "")
+            if answer.status == 200 and _DIGEST.fullmatch(given):
+                digest = given
+        if digest:
+            cached = self.cache.get(("manifest", reference.api_host, reference.repository, digest))
+            if cached is not None:
+                return digest, cached
+            answer = self._get(reference, f"manifests/{digest}")
+            _verify(answer.body, digest, "its manifest")
+        else:
+            answer = self._get(reference, f"manifests/{reference.tag}")
+            digest = "sha256:" + hashlib.sha256(answer.body).hexdigest()
+            given = answer.headers.get("docker-content-digest", "")
+            if given and given != digest:
+                raise ImageError("its manifest does not match the digest the registry gave")
+        manifest = _json_object(answer.body, "its manifest")
+        if manifest.get("mediaType") not in (*_INDEXES, *_MANIFESTS, None):
+            raise ImageError("its manifest is of a type not supported (not OCI or Docker v2)")
+        self.cache.put(("manifest", reference.api_host, reference.repository, digest), manifest)
+        return digest, manifest
+
+    def _user(self, reference: Reference, manifest: dict[str, Any]) -> str:
+        """The ``config.User`` of a manifest's configuration ("" when it sets none)."""
+        config = manifest.get("config")
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise ImageError("its manifest names no sha256 configuration (not OCI or Docker v2)")
+        key = ("user", reference.api_host, reference.repository, digest)
+        cached = self.cache.get(key)
+        if cached is not None:
+            assert isinstance(cached, str)
+            return cached
+        answer = self._get(reference, f"blobs/{digest}")
+        _verify(answer.body, digest, "its configuration")
+        content = _json_object(answer.body, "its configuration")
+        settings = content.get("config") or {}
+        user = settings.get("User") if isinstance(settings, dict) else None
+        if user is None:
+            user = ""
+        if not isinstance(user, str):
+            raise ImageError("its configuration's User is not text")
+        self.cache.put(key, user)
+        return user
+
+    # HTTP
+
+    def _get(self, reference: Reference, path: str, method: str = "GET") -> _Answer:
+        """A registry answer to ``method`` on ``/v2/<repository>/<path>``: 200, authenticated
+        as the registry asks; anything else is a ``ImageError`` (a HEAD may answer otherwise)."""
+        host = reference.api_host
+        target = f"/v2/{reference.repository}/{path}"
+        headers = {"Accept": _ACCEPT}
+        scope = f"repository:{reference.repository}:pull"
+        authorization = self._authorization(host, scope)
+        answer = self._send(method, host, target, headers, authorization)
+        if answer.status == 401:
+            authorization = self._answer_challenge(reference, answer, scope)
+            answer = self._send(method, host, target, headers, authorization)
+        if method == "HEAD" or answer.status == 200:
+            return answer
+        raise ImageError(_status_problem(answer.status))
+
+    def _authorization(self, host: str, scope: str) -> str:
+        with self._lock:
+            return self._tokens.get((host, scope), "")
+
+    def _answer_challenge(self, reference: Reference, answer: _Answer, scope: str) -> str:
+        challenge = answer.headers.get("www-authenticate", "")
+        scheme, _, rest = challenge.partition(" ")
+        given = self.credentials(reference.registry)
+        if scheme.lower() == "basic":
+            if given is None:
+                raise ImageError("the registry asks for credentials and none are configured")
+            value = "Basic " + base64.b64encode(":".join(given).encode()).decode()
+        elif scheme.lower() == "bearer":
+            value = "Bearer " + self._token(dict(_CHALLENGE.findall(rest)), scope, given)
+        else:
+            raise ImageError("the registry refused access (401) without a known challenge")
+        with self._lock:
+            self._tokens[(reference.api_host, scope)] = value
+        return value
+
+    def _token(self, fields: dict[str, str], scope: str, given: tuple[str, str] | None) -> str:
+        realm = urllib.parse.urlsplit(fields.get("realm", ""))
+        if realm.scheme != "https" or not realm.hostname:
+            raise ImageError("the registry's token service is not an https URL")
+        query = dict(urllib.parse.parse_qsl(realm.query))
+        if fields.get("service"):
+            query["service"] = fields["service"]
+        query["scope"] = fields.get("scope") or scope
+        target = f"{realm.path or '/'}?{urllib.parse.urlencode(query)}"
+        authorization = ""
+        if given is not None:
+            authorization = "Basic " + base64.b64encode(":".join(given).encode()).decode()
+        try:
+            port = realm.port or 443
+        except ValueError:
+            raise ImageError("the registry's token service has an invalid port") from None
+        answer = self._send("GET", f"{realm.hostname}:{port}", target, {}, authorization)
+        if answer.status != 200:
+            raise ImageError(f"its registry's token service answered {answer.status}")
+        content = _json_object(answer.body, "the token service's answer")
+        token = content.get("token") or content.get("access_token")
+        if not isinstance(token, str) or not token.isprintable() or not token:
+            raise ImageError("the registry's token service gave no token")
+        return token
+
+    def _send(
+        self, method: str, host: str, target: str, headers: dict[str, str], authorization: str
+    ) -> _Answer:
+        """One request and its redirects (https only, without ``authorization``)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            sent = {**headers, **({"Authorization": authorization} if authorization else {})}
+            answer = self._once(method, host, target, sent)
+            if answer.status not in (301, 302, 303, 307, 308):
+                return answer
+            location = urllib.parse.urlsplit(
+                urllib.parse.urljoin(f"https://{host}{target}", answer.headers.get("location", ""))
+            )
+            if location.scheme != "https" or not location.hostname:
+                raise ImageError("the registry redirected to a URL that is not https")
+            try:
+                port = location.port or 443
+            except ValueError:
+                raise ImageError("the registry redirected to an invalid port") from None
+            host = f"{location.hostname}:{port}"
+            target = (location.path or "/") + (f"?{location.query}" if location.query else "")
+            authorization = ""  # never across a redirect
+            headers = {key: value for key, value in headers.items() if key != "Accept"}
+        raise ImageError(f"the registry redirected more than {MAX_REDIRECTS} times")
+
+    def _once(self, method: str, host: str, target: str, headers: dict[str, str]) -> _Answer:
+        name, _, port_text = host.rpartition(":") if _has_port(host) else (host, "", "443")
+        connection = _connection(name, int(port_text), self.context)
+        response = None
+        try:
+            connection.timeout = _left(self.deadline, CONNECT_TIMEOUT)
+            connection.request(method, target, headers={"User-Agent": "ecs-nonroot", **headers})
+            sock = connection.sock
+            assert sock is not None
+            sock.settimeout(_left(self.deadline))
+            response = connection.getresponse()
+            found = {key.lower(): value for key, value in response.getheaders()}
+            if method == "HEAD" or response.status != 200:
+                return _Answer(response.status, found, b"")
+            length = found.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_BODY:
+                raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
+            chunks, size = [], 0
+            while chunk := response.read1(65536):
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
+                chunks.append(chunk)
+                if not response.isclosed():
+                    sock.settimeout(_left(self.deadline))
+            return _Answer(response.status, found, b"".join(chunks))
+        except ssl.SSLCertVerificationError:
+            raise ImageError("the registry's certificate is not trusted") from None
+        except TimeoutError:
+            raise
+        except (ConnectionError, http.client.HTTPException, ssl.SSLError):
+            raise ImageError("the connection to the registry failed") from None
+        except OSError:
+            raise ImageError("the registry could not be reached") from None
+        finally:
+            if response is not None:
+                response.close()
+            connection.close()
+
+
+def _connection(host: str, port: int, context: ssl.SSLContext) -> http.client.HTTPSConnection:
+    """A connection to ``host``, through the https proxy the environment names, if any."""
+    proxy = urllib.request.getproxies().get("https")
+    if proxy and not urllib.request.proxy_bypass(host):
+        parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parts.hostname:
+            connection = http.client.HTTPSConnection(
+                parts.hostname, parts.port or 8080, context=context
+            )
+            connection.set_tunnel(host, port)
+            return connection
+    return http.client.HTTPSConnection(host, port, context=context)
+
+
+def _has_port(host: str) -> bool:
+    return ":" in host and host.rpartition(":")[2].isdigit()
+
+
+def _left(deadline: float, most: float | None = None) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left if most is None else min(left, most)
+
+
+def _late() -> ImageSeen:
+    return ImageSeen(None, problem="the registry did not answer in time")
+
+
+def _status_problem(status: int) -> str:
+    if status in (401, 403):
+        return f"the registry refused access ({status})"
+    if status == 404:
+        return "the registry has no such image (404)"
+    if status == 429:
+        return "the registry's rate limit was reached (429)"
+    return f"the registry answered {status}"
+
+
+def _verify(body: bytes, digest: str, what: str) -> None:
+    if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise ImageError(f"{what} does not match its digest")
+
+
+def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        content = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ImageError(f"{what} is not JSON") from None
+    if not isinstance(content, dict):
+        raise ImageError(f"{what} is not a JSON object")
+    return content
+
+
+def _choose(index: dict[str, Any], platforms: Sequence[Platform]) -> list[tuple[Platform, str]]:
+    """For each platform, the digest of the first manifest of the index that runs on it (as the
+    runtime picks): its ``os`` and ``architecture``, and, for a Windows build, its
+    ``os.version``."""
+    manifests = index.get("manifests")
+    if not isinstance(manifests, list):
+        raise ImageError("its index lists no manifests")
+    chosen = []
+    for platform in platforms:
+        for entry in manifests:
+            found = entry.get("platform") if isinstance(entry, dict) else None
+            digest = entry.get("digest") if isinstance(entry, dict) else None
+            if not isinstance(found, dict) or not isinstance(digest, str):
+                continue
+            version = found.get("os.version")
+            if (
+                found.get("os") == platform.os
+                and found.get("architecture") == platform.architecture
+                and (
+                    not platform.os_version
+                    or (
+                        isinstance(version, str)
+                        and (version + ".").startswith(platform.os_version + ".")
+                    )
+                )
+            ):
+                if not _DIGEST.fullmatch(digest):
+                    raise ImageError("its index names a manifest by a digest that is not sha256")
+                chosen.append((platform, digest))
+                break
+    return chosen
+
+
+class ImageTable:
+    """What the policy reads images through (``policy.ImageLookup``). It first records what is
+    asked (``wanted``), answering that it has not been looked up; ``look_up`` then reads them
+    all at once, in parallel, and later calls answer from what was read."""
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[str, tuple[Platform, ...]], None] = {}
+        self.read: dict[tuple[str, tuple[Platform, ...]], tuple[ImageSeen, ...]] | None = None
+
+    def __call__(self, image: str, platforms: tuple[Platform, ...]) -> Sequence[ImageSeen]:
+        key = (image, platforms)
+        if self.read is None:
+            self.wanted[key] = None
+            return (ImageSeen(None, problem="it was not looked up"),)
+        return self.read.get(key, (ImageSeen(None, problem="it was not looked up"),))
+
+    @property
+    def recording(self) -> bool:
+        """Whether it is still learning what is read (nothing has been looked up)."""
+        return self.read is None
+
+    def look_up(self, client: Client) -> None:
+        self.read = client.look_up_all(self.wanted)
+
+
+_Decided = TypeVar("_Decided")
+
+
+def with_images(
+    settings: Settings,
+    decide: Callable[[ImageTable | None], _Decided],
+    client: Callable[[], Client],
+) -> _Decided:
+    """``decide``'s answer, given what images run as when ``ImageVerification`` is on: it is
+    asked once with a table that records which images it reads (``ImageTable.recording``),
+    those are read together (``client()``), and it is asked again with the table filled. With
+    verification off, or no image to read, it is asked once."""
+    if settings.image_verification is ImageVerification.OFF:
+        return decide(None)
+    table = ImageTable()
+    first = decide(table)
+    if not table.wanted:
+        return first
+    table.look_up(client())
+    return decide(table)
