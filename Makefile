@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-demo \
+	demo test bench bench-images registry-tools bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-demo \
 	release clean
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "  make validate        validate schema.json (cfn validate)"
 	@echo "  make lint            ruff and mypy (strict)"
 	@echo "  make unit            the tests (pytest), after building what they check"
+	@echo "  make registry-tools  install the registry and image tools the tests of ImageVerification use (apt)"
 	@echo "  make package         build the reproducible hook package, $(PACKAGE)"
 	@echo "  make package-report  show what the hook package holds"
 	@echo "  make contract        the cfn test contract suite against the packaged hook, and its negative control"
@@ -48,6 +49,7 @@ help:
 	@echo "  make bench           time ecs-nonroot against its peers; records docs/benchmarks.md"
 	@echo "  make bench-startup   start-up on one template, beside cfn-guard's, and its parts; records docs/benchmarks.md"
 	@echo "  make bench-hook      time the packaged hook per invocation and at a cold start; records docs/benchmarks.md"
+	@echo "  make bench-images    what reading images (ImageVerification) adds per invocation; records docs/benchmarks.md"
 	@echo "  make realworld       compare ecs-nonroot with an independent reading: make realworld CORPUS=\"DIR ...\""
 	@echo "Rolling out (docs/register.md, docs/organization.md; ACCOUNT= and REGION= required, DRY_RUN=1 only prints):"
 	@echo "  make register        register the hook in one account and Region (cfn submit)"
@@ -157,8 +159,23 @@ release: $(RELEASE_VENV)/.installed
 
 # Unit tests include tests/test_package.py, which runs the built package on the runtime stand-in,
 # and tests/test_install.py, which installs the command on Python 3.10 and 3.13 and releases it.
-unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA) $(PARLIAMENT) $(RELEASE_VENV)/.installed
+unit: $(PACKAGE) $(RUNTIME)/.installed $(SARIF_SCHEMA) $(PARLIAMENT) $(RELEASE_VENV)/.installed \
+		registry-tools
 	$(BIN)/pytest
+
+# Debian's OCI registry and image tools: the tests of rule r (ImageVerification) and the demo run
+# a real registry on 127.0.0.1 and build images with them. Installed with apt when missing; where
+# there is no apt, those tests are skipped and say so.
+REGISTRY_TOOLS := docker-registry skopeo umoci
+registry-tools:
+	@missing=$$(for tool in $(REGISTRY_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "no apt-get: the tests that need $$missing are skipped" >&2; exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	echo "installing $$missing (apt-get)"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+		--no-install-recommends $$missing >/dev/null
 
 # The unmodified `cfn test` suite against the packaged hook, served by a local Lambda endpoint,
 # then the negative control: the same suite must fail against a hook that lets everything through.
@@ -208,6 +225,11 @@ realworld: $(STAMP)
 bench-hook: $(PACKAGE) $(RUNTIME)/.installed
 	$(RUNTIME)/bin/python -I bench/hook_latency.py
 
+# What reading images (ImageVerification) adds per invocation, cold and warm; records
+# docs/benchmarks.md.
+bench-images: $(STAMP) registry-tools
+	$(BIN)/python bench/image_latency.py
+
 # Rolling out (README: "Rolling out to an organization"). Each target prints what it is about to
 # do and refuses to run without an explicit ACCOUNT and REGION; DRY_RUN=1 only prints.
 ROLLOUT = ACCOUNT="$(ACCOUNT)" REGION="$(REGION)" MODE="$(MODE)" BUCKET="$(BUCKET)" OUS="$(OUS)" \
@@ -232,7 +254,7 @@ org-status: $(STAMP)
 org-off: $(STAMP)
 	$(ROLLOUT) org-off
 
-demo: $(STAMP)
+demo: $(STAMP) registry-tools
 	$(BIN)/python scripts/demo.py
 
 # ecs-nonroot audit across two accounts of moto's server on loopback (README: the runbook).

@@ -3,8 +3,10 @@ the templates in examples/ as a stack's template, then the same policy as a comm
 (with the repository's .ecs-nonroot.json, found by itself)."""
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -105,5 +107,49 @@ def main() -> None:
         print(f"(exit code {status.returncode})")
 
 
+def images() -> None:
+    """Rule r: a container that sets no User, decided by its image's USER, read from a real
+    registry on 127.0.0.1 that this starts and stops (scripts/local_registry.py)."""
+    from local_registry import Image, local_registry, missing_tools
+
+    print("\nImageVerification: a container without User is decided by its image's own USER")
+    missing = missing_tools()
+    if missing:
+        print(f"    (not shown: {', '.join(missing)} not installed; make registry-tools does it)")
+        return
+    with tempfile.TemporaryDirectory() as work, local_registry(Path(work)) as registry:
+        os.environ["SSL_CERT_FILE"] = str(registry.ca_file)  # the registry's test CA
+        print(f"    a registry on {registry.host}, with two images built and pushed:")
+        app = f"{registry.host}/public/app:1.0"
+        legacy = f"{registry.host}/public/legacy:1.0"
+        registry.push("public/app", "1.0", Image("10001:10001"))
+        registry.push("public/legacy", "1.0", Image(None))
+        print(f"    {app} (USER 10001:10001), {legacy} (no USER)\n")
+        for title, image in (("image sets USER 10001:10001", app), ("image sets no USER", legacy)):
+            properties = {"ContainerDefinitions": [{"Name": "web", "Image": image}]}
+            response = handlers.hook(hook_event(properties, {"ImageVerification": "TAG"}), None)
+            print(f"User not set, {title:<38} {response['hookStatus']}")
+            print(f"    {response['message']}")
+            for annotation in response.get("annotations", []):
+                print(f"    {annotation['status']:<7} {annotation['statusMessage']}")
+        template = Path(work) / "service.yaml"
+        template.write_text(
+            "Resources:\n  Service:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+            "      ContainerDefinitions:\n"
+            f"        - {{Name: web, Image: '{app}'}}\n"
+            f"        - {{Name: worker, Image: '{legacy}'}}\n",
+            encoding="utf-8",
+        )
+        command = Path(sys.executable).with_name("ecs-nonroot")
+        print("\n$ ecs-nonroot check --image-verification TAG service.yaml", flush=True)
+        status = subprocess.run(
+            [command, "check", "--no-config", "--image-verification", "TAG", "service.yaml"],
+            cwd=work,
+            check=False,
+        )
+        print(f"(exit code {status.returncode})")
+
+
 if __name__ == "__main__":
     main()
+    images()

@@ -4,8 +4,9 @@ The registry is Debian's ``docker-registry`` (the CNCF distribution registry, 2.
 built with ``umoci`` and pushed with ``skopeo``, as a user's pipeline would. A token server of a
 few dozen lines issues the registry's JWT bearer tokens, as Docker Hub's auth.docker.io does: it
 grants pull to anyone on repositories under ``public/``, pull and push to a user with a
-password, and only the builder anything on ``forbidden/``. Every certificate is issued by a CA made for the run;
-``ca_file`` names it for ``SSL_CERT_FILE``. Used by the tests and by ``make demo``; never shipped.
+password, and only the builder anything on ``forbidden/``. Every certificate is issued by a CA
+made for the run; ``ca_file`` names it for ``SSL_CERT_FILE``. Used by the tests and by
+``make demo``; never shipped.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class _Signer:
 
 class _TokenServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # parallel lookups connect at once: a short backlog would drop some
     signer: _Signer
     accounts: dict[str, str]
     issued: list[str]

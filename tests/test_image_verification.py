@@ -166,7 +166,7 @@ def test_what_the_runtime_cannot_pull_is_not_a_reference(text: str) -> None:
 @pytest.mark.parametrize(
     ("name", "platform", "status", "words"),
     [
-        ("unset", X86, "FAILED", 'sets no USER, so it runs as root'),
+        ("unset", X86, "FAILED", "sets no USER, so it runs as root"),
         ("zero", X86, "FAILED", 'sets USER "0": uid 0 is root'),
         ("root", X86, "FAILED", 'sets USER "root": user root is uid 0'),
         ("uid", X86, "SUCCESS", ""),
@@ -185,7 +185,7 @@ def test_what_the_runtime_cannot_pull_is_not_a_reference(text: str) -> None:
     ],
 )
 @pytest.mark.parametrize("mode", ["DIGEST", "TAG"])
-def test_rule_r_decides_a_container_without_user_by_its_images_user(
+def test_rule_r_decides_a_container_without_user_by_its_images_user(  # noqa: PLR0917
     trusted: Images, name: str, platform: Any, status: str, words: str, mode: str
 ) -> None:
     image = trusted.ref(name, pinned=mode == "DIGEST")
@@ -207,12 +207,14 @@ def test_rule_r_tag_names_the_digest_seen(trusted: Images) -> None:
 
 def test_rule_r_the_task_definitions_user_still_wins(trusted: Images) -> None:
     configuration = {"ImageVerification": "TAG"}
-    assert invoke(hook_event(properties(trusted.ref("uid"), "0"), configuration))[
-        "hookStatus"
-    ] == "FAILED"
-    assert invoke(hook_event(properties(trusted.ref("zero"), "1000"), configuration))[
-        "hookStatus"
-    ] == "SUCCESS"
+    assert (
+        invoke(hook_event(properties(trusted.ref("uid"), "0"), configuration))["hookStatus"]
+        == "FAILED"
+    )
+    assert (
+        invoke(hook_event(properties(trusted.ref("zero"), "1000"), configuration))["hookStatus"]
+        == "SUCCESS"
+    )
 
 
 def test_rule_r_is_off_by_default_and_digest_mode_reads_no_tag(trusted: Images) -> None:
@@ -221,7 +223,9 @@ def test_rule_r_is_off_by_default_and_digest_mode_reads_no_tag(trusted: Images) 
     assert off["hookStatus"] == "FAILED" and "cannot be verified at deploy time" in off["message"]
     digest = invoke(hook_event(properties(trusted.ref("uid")), {"ImageVerification": "DIGEST"}))
     assert digest["hookStatus"] == "FAILED"
-    assert "ImageVerification is DIGEST and the image is not pinned by a digest" in digest["message"]
+    assert (
+        "ImageVerification is DIGEST and the image is not pinned by a digest" in digest["message"]
+    )
     assert len(trusted.local.tokens_issued) == issued  # the registry was not contacted
 
 
@@ -359,7 +363,11 @@ def test_rule_r_at_the_change_set_level(trusted: Images, served: str) -> None:
         "logicalResourceId": "Task",
         "action": "CREATE",
         "afterContext": json.dumps(
-            {"Properties": {"ContainerDefinitions": [{"Name": "app", "Image": trusted.ref("root")}]}}
+            {
+                "Properties": {
+                    "ContainerDefinitions": [{"Name": "app", "Image": trusted.ref("root")}]
+                }
+            }
         ),
     }
     Store.bodies = {"/cs": json.dumps({"changedResources": [change]}).encode()}
@@ -387,10 +395,10 @@ class Hostile(Quiet):
     ).encode()
     base = ""
 
-    def do_HEAD(self) -> None:
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
         self.answer(405, b"")
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
         path = self.path
         if path.startswith("/storage"):
             Hostile.seen_at_storage.append(self.headers.get("Authorization", ""))
@@ -511,7 +519,11 @@ def test_the_hook_answers_within_its_budget_whatever_the_registry_does(
     assert response["hookStatus"] == "FAILED"
     captured = capsys.readouterr()
     output = json.dumps(response) + captured.out + captured.err + caplog.text
-    for secret in ("t0ken-that-must-not-leak", "X-Amz-Signature", *PLACEHOLDER_CREDENTIALS.values()):
+    for secret in (
+        "t0ken-that-must-not-leak",
+        "X-Amz-Signature",
+        *PLACEHOLDER_CREDENTIALS.values(),
+    ):
         assert secret not in output
 
 
@@ -573,3 +585,118 @@ def test_evaluate_never_fetches_without_a_lookup() -> None:
     report = evaluate(properties("nginx:1"), settings)
     assert report.failures[0].finding is not None
     assert report.failures[0].finding.unread
+
+
+def test_the_audit_reads_the_images_of_what_is_deployed(
+    trusted: Images, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from guardrails_ecs_nonrootuser import audit, credentials
+    from guardrails_ecs_nonrootuser.scan import Options
+
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    session = boto3.Session()
+    ecs = session.client("ecs")
+    for family, name in (("good", "uid"), ("bad", "zero")):
+        ecs.register_task_definition(
+            family=family,
+            containerDefinitions=[{"name": "app", "image": trusted.ref(name), "memory": 128}],
+            runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+        )
+    settings = Settings.from_mapping({"ImageVerification": "TAG"})
+    reports, unreadable = audit.audit(
+        session,
+        audit.units_of(["123456789012"], ["eu-west-1"]),
+        Options(settings),
+        image_client=credentials.command_client,
+    )
+    assert unreadable == []
+    verdicts = {
+        report.path.rpartition("/")[2]: [
+            c.verdict for td in report.task_definitions for c in td.containers
+        ]
+        for report in reports
+    }
+    assert verdicts == {"good:1": ["PASS"], "bad:1": ["FAIL"]}
+    (bad,) = [r for r in reports if r.path.endswith("bad:1")]
+    assert 'sets USER "0"' in bad.task_definitions[0].findings[0].message
+
+
+class _Paged:
+    def __init__(self, pages: dict[str, list[dict[str, Any]]], operation: str) -> None:
+        self.pages, self.operation = pages, operation
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return self.pages[self.operation]
+
+
+class _RunningEcs:
+    """The ECS calls ``audit._in_use`` makes, answered in the API's shapes for one cluster
+    whose tasks run the digests given (moto's tasks carry no ``imageDigest``)."""
+
+    def __init__(self, tasks: list[dict[str, Any]]) -> None:
+        self.tasks = tasks
+        self.pages = {
+            "list_clusters": [{"clusterArns": ["arn:aws:ecs:eu-west-1:123456789012:cluster/c"]}],
+            "list_services": [{"serviceArns": []}],
+            "list_tasks": [{"taskArns": [task["taskArn"] for task in tasks]}],
+        }
+
+    def get_paginator(self, operation: str) -> _Paged:
+        return _Paged(self.pages, operation)
+
+    def describe_tasks(self, cluster: str, tasks: list[str]) -> dict[str, Any]:
+        return {"tasks": [task for task in self.tasks if task["taskArn"] in tasks]}
+
+
+def test_the_audit_decides_a_running_task_by_the_digest_it_runs(trusted: Images) -> None:
+    """The tag moved to a non-root image after the task started: the task still runs the root
+    image it pulled, and that is what is reported for it."""
+    from guardrails_ecs_nonrootuser import audit
+    from guardrails_ecs_nonrootuser.scan import Options
+
+    local = trusted.local
+    pulled = local.push("public/moving", "v1", Image("0"))
+    local.push("public/moving", "v1", Image("1000"))
+    arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"
+    task = {
+        "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/0123abcd",
+        "taskDefinitionArn": arn,
+        "containers": [{"name": "app", "image": "x", "imageDigest": pulled}],
+    }
+    again = {**task, "taskArn": task["taskArn"].replace("0123abcd", "4567ef01")}
+    running: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {}
+    assert audit._in_use(_RunningEcs([task, again]), running) == {arn}
+    assert running == {arn: {"0123abcd": (("app", pulled),)}}  # one set of digests, once
+    definition = {
+        "family": "web",
+        "revision": 3,
+        "containerDefinitions": [{"name": "app", "image": f"{local.host}/public/moving:v1"}],
+    }
+    options = Options(Settings.from_mapping({"ImageVerification": "TAG"}))
+    unit = audit.Unit("123456789012", "eu-west-1")
+
+    def checked(report: Any) -> Any:
+        return registry.with_images(
+            options.settings,
+            lambda images: report(options._replace(images=images)),
+            lambda: registry.Client(time.monotonic() + 10),
+        )
+
+    registered = checked(lambda given: audit._task_definition_report(unit, definition, given))
+    assert registered.task_definitions[0].containers[0].verdict == "PASS"
+    now = checked(
+        lambda given: audit._running_report(
+            unit, definition, "0123abcd", running[arn]["0123abcd"], given
+        )
+    )
+    assert now.path.endswith("task-definition/web:3/running-task/0123abcd")
+    assert now.task_definitions[0].containers[0].verdict == "FAIL"
+    assert 'sets USER "0"' in now.task_definitions[0].findings[0].message

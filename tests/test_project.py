@@ -24,14 +24,17 @@ def test_schema_file_the_cli_reads_is_a_link_to_schema_json() -> None:
     assert link.resolve() == (ROOT / "schema.json").resolve()
 
 
-def test_schema_targets_task_definitions_stacks_and_change_sets_with_no_permissions() -> None:
+def test_schema_targets_task_definitions_stacks_and_change_sets_reading_only_ecr_images() -> None:
+    """The permissions are exactly what reading a private ECR image takes (ImageVerification):
+    a token, the manifest, the configuration blob."""
+    read_images = ["ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"]
     assert SCHEMA["typeName"] == handlers.TYPE_NAME
     assert SCHEMA["handlers"] == {
         "preCreate": {
             "targetNames": [handlers.TARGET_TYPE, "STACK", "CHANGE_SET"],
-            "permissions": [],
+            "permissions": read_images,
         },
-        "preUpdate": {"targetNames": [handlers.TARGET_TYPE, "STACK"], "permissions": []},
+        "preUpdate": {"targetNames": [handlers.TARGET_TYPE, "STACK"], "permissions": read_images},
     }
 
 
@@ -50,7 +53,11 @@ def test_execution_role_grants_only_reading_ecr_images() -> None:
     assert statements == [
         {
             "Effect": "Allow",
-            "Action": ["ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"],
+            "Action": [
+                "ecr:BatchGetImage",
+                "ecr:GetAuthorizationToken",
+                "ecr:GetDownloadUrlForLayer",
+            ],
             "Resource": "*",
         }
     ]

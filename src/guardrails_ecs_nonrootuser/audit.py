@@ -25,6 +25,7 @@ allows.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -32,6 +33,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
+from .credentials import command_client
+from .policy import ImageVerification
+from .registry import Client, ImageTable, with_images
 from .resolve import Unresolved
 from .scan import FileReport, Options, check_file
 
@@ -59,10 +63,13 @@ def audit(
     *,
     role: str | None = None,
     in_use: bool = False,
+    image_client: Callable[[Any], Client] = command_client,
     jobs: int = 8,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[FileReport], list[FileReport]]:
-    """The reports on everything in ``units``, and the units that could not be read."""
+    """The reports on everything in ``units``, and the units that could not be read. With
+    ``ImageVerification`` on, the images a unit's task definitions run are read after the unit
+    is (rule r), by ``image_client(session)`` (the unit's session reads its ECR)."""
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     caller = session.client("sts", config=_config()).get_caller_identity()
@@ -82,9 +89,16 @@ def audit(
 
     def read(unit: Unit) -> tuple[list[FileReport], FileReport | None]:
         try:
-            return list(_read_unit(session_for(unit.account), unit, options, in_use)), None
+            account = session_for(unit.account)
+            found = list(_read_unit(account, unit, options, in_use))
         except (BotoCoreError, ClientError) as error:
             return [], FileReport(unit.path, "error", _unread(error))
+
+        def decide(images: ImageTable | None) -> list[FileReport]:
+            given = options._replace(images=images)
+            return [item if isinstance(item, FileReport) else item(given) for item in found]
+
+        return with_images(options.settings, decide, lambda: image_client(account)), None
 
     reports: list[FileReport] = []
     unreadable: list[FileReport] = []
@@ -146,15 +160,23 @@ def _reason(error: Exception) -> str:
     return type(error).__name__
 
 
-def _read_unit(session: Any, unit: Unit, options: Options, in_use: bool) -> Iterator[FileReport]:
-    """Everything in one account and Region; a task definition or stack that cannot be read is
-    that item's error, and the rest is still read (a list that cannot be read fails the unit)."""
+Pending = Callable[[Options], FileReport]
+"""A task definition or stack read, to be checked with the options given."""
+
+
+def _read_unit(
+    session: Any, unit: Unit, options: Options, in_use: bool
+) -> Iterator[FileReport | Pending]:
+    """Everything in one account and Region, read; a task definition or stack that cannot be
+    read is that item's error, and the rest is still read (a list that cannot be read fails the
+    unit)."""
     from botocore.exceptions import ClientError
 
     config = _config()
     ecs = session.client("ecs", region_name=unit.region, config=config)
     cloudformation = session.client("cloudformation", region_name=unit.region, config=config)
-    arns = _in_use(ecs) if in_use else _active(ecs)
+    running: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {}
+    arns = _in_use(ecs, running) if in_use else _active(ecs)
     # Tags only when an exception tag is configured: nothing else reads them.
     include = {"include": ["TAGS"]} if options.settings.exception_tag_key else {}
     for arn in sorted(arns):
@@ -165,7 +187,10 @@ def _read_unit(session: Any, unit: Unit, options: Options, in_use: bool) -> Iter
             name = arn.rpartition("/")[2]
             yield FileReport(f"{unit.path}/task-definition/{name}", "error", _unread(error))
             continue
-        yield _task_definition_report(unit, definition, options)
+        yield functools.partial(_task_definition_report, unit, definition)
+        if options.settings.image_verification is not ImageVerification.OFF:
+            for task, digests in running.get(arn, {}).items():
+                yield functools.partial(_running_report, unit, definition, task, digests)
     for page in cloudformation.get_paginator("describe_stacks").paginate():
         for stack in page["Stacks"]:
             if stack.get("StackStatus") == "DELETE_COMPLETE":
@@ -178,7 +203,7 @@ def _read_unit(session: Any, unit: Unit, options: Options, in_use: bool) -> Iter
                 path = f"{unit.path}/stack/{stack['StackName']}"
                 yield FileReport(path, "error", _unread(error))
                 continue
-            yield _stack_report(unit, stack, body, options)
+            yield functools.partial(_stack_report, unit, stack, body)
 
 
 def _unread(error: Exception) -> str:
@@ -192,8 +217,10 @@ def _active(ecs: Any) -> set[str]:
     }
 
 
-def _in_use(ecs: Any) -> set[str]:
-    """The task definitions services deploy (every deployment) and running tasks run."""
+def _in_use(ecs: Any, running: dict[str, dict[str, tuple[tuple[str, str], ...]]]) -> set[str]:
+    """The task definitions services deploy (every deployment) and running tasks run; into
+    ``running``, by task definition, the image digests its running tasks run (each distinct set
+    of container names and ``imageDigest`` once, under the first task that runs it)."""
     used: set[str] = set()
     for cluster in _all(ecs, "list_clusters", "clusterArns"):
         services = list(_all(ecs, "list_services", "serviceArns", cluster=cluster))
@@ -203,10 +230,18 @@ def _in_use(ecs: Any) -> set[str]:
                 used.update(d["taskDefinition"] for d in service.get("deployments", []))
         tasks = list(_all(ecs, "list_tasks", "taskArns", cluster=cluster, desiredStatus="RUNNING"))
         for batch in _batches(tasks, 100):
-            used.update(
-                task["taskDefinitionArn"]
-                for task in ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"]
-            )
+            for task in ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"]:
+                used.add(task["taskDefinitionArn"])
+                digests = tuple(
+                    sorted(
+                        (container["name"], container["imageDigest"])
+                        for container in task.get("containers", [])
+                        if container.get("name") and container.get("imageDigest")
+                    )
+                )
+                seen = running.setdefault(task["taskDefinitionArn"], {})
+                if digests and digests not in seen.values():
+                    seen[task["taskArn"].rpartition("/")[2]] = digests
     return used
 
 
@@ -231,9 +266,15 @@ def _as_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
             item["FirelensConfiguration"] = {"Type": container["firelensConfiguration"].get("type")}
         containers.append(item)
     properties: dict[str, Any] = {"ContainerDefinitions": containers}
-    family = (definition.get("runtimePlatform") or {}).get("operatingSystemFamily")
-    if family:
-        properties["RuntimePlatform"] = {"OperatingSystemFamily": family}
+    platform = definition.get("runtimePlatform") or {}
+    fields = {
+        "OperatingSystemFamily": "operatingSystemFamily",
+        "CpuArchitecture": "cpuArchitecture",
+    }
+    if any(platform.get(field) for field in fields.values()):
+        properties["RuntimePlatform"] = {
+            key: platform[field] for key, field in fields.items() if platform.get(field)
+        }
     if definition.get("tags"):
         properties["Tags"] = [
             {"Key": t.get("key"), "Value": t.get("value")} for t in definition["tags"]
@@ -249,6 +290,38 @@ def _task_definition_report(
     template = json.dumps({"Resources": {name: resource}}).encode()
     report = check_file(f"{unit.path}/task-definition/{name}", template, options)
     return _unplaced(report)
+
+
+def _running_report(
+    unit: Unit,
+    definition: Mapping[str, Any],
+    task: str,
+    digests: tuple[tuple[str, str], ...],
+    options: Options,
+) -> FileReport:
+    """The task definition as a running task runs it: each container's image pinned to the
+    digest the task pulled (``DescribeTasks``' ``imageDigest``), so what runs as root now is
+    decided on what runs, not on what a tag names today."""
+    pulled = dict(digests)
+    containers = []
+    for written in definition.get("containerDefinitions", []):
+        digest, image = pulled.get(written.get("name")), written.get("image")
+        if digest and isinstance(image, str):
+            written = {**written, "image": f"{_without_tag(image)}@{digest}"}  # noqa: PLW2901
+        containers.append(written)
+    name = f"{definition['family']}:{definition['revision']}"
+    pinned = {**definition, "containerDefinitions": containers}
+    resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": _as_properties(pinned)}
+    template = json.dumps({"Resources": {name: resource}}).encode()
+    path = f"{unit.path}/task-definition/{name}/running-task/{task}"
+    return _unplaced(check_file(path, template, options))
+
+
+def _without_tag(image: str) -> str:
+    """An image reference without its tag or digest."""
+    name = image.partition("@")[0]
+    head, slash, last = name.rpartition("/")
+    return f"{head}{slash}{last.partition(':')[0]}"
 
 
 def _unplaced(report: FileReport) -> FileReport:

@@ -152,7 +152,7 @@ def _colour() -> bool:
 def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`ecs-nonroot audit`: exit codes as check's, or EXIT_PARTIAL when some account or Region
     could not be read (what could be is reported)."""
-    from . import audit
+    from . import audit, credentials
 
     try:
         import boto3
@@ -184,6 +184,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             options,
             role=args.role,
             in_use=args.in_use,
+            image_client=credentials.command_client,
             jobs=args.jobs,
             progress=audit.terminal_progress,
         )
@@ -581,10 +582,6 @@ def _is_directory(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-IMAGE_DEADLINE = 60.0
-"""Seconds in which every image a run reads is read (``--image-verification``)."""
-
-
 def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
     """Every input checked; with ``ImageVerification`` on, twice (``registry.with_images``):
     first in this process to learn which images are read, then with what they run as."""
@@ -594,25 +591,19 @@ def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> l
         learning = images is not None and images.recording
         return _check_each(inputs, options._replace(images=images), 1 if learning else jobs)
 
-    return registry.with_images(options.settings, check, image_client)
+    return registry.with_images(options.settings, check, _image_client)
 
 
-def image_client() -> Any:
-    """The command's registry client: the user's Docker credentials, then, for ECR, the AWS
-    SDK's (when boto3 is installed, as with the ``[audit]`` extra)."""
-    import time
+def _image_client() -> Any:
+    """The registry client of ``check``: the user's Docker credentials, and the AWS SDK's for
+    ECR when boto3 is installed (the ``[audit]`` extra)."""
+    from . import credentials
 
-    from . import credentials, registry
-
-    sources = [credentials.docker()]
     try:
         import boto3
-
-        session = boto3.Session()
-        sources.append(credentials.ecr(lambda region: session.client("ecr", region_name=region)))
     except ImportError:
-        pass
-    return registry.Client(time.monotonic() + IMAGE_DEADLINE, credentials.chain(*sources))
+        return credentials.command_client(None)
+    return credentials.command_client(boto3.Session())
 
 
 def _check_each(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:

@@ -21,18 +21,21 @@ import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .reference import DOCKER_HUB
-from .registry import Credentials, ImageError
+from .registry import Client, Credentials, ImageError
 
 ECR_HOST = re.compile(
     r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
     r"(?::[0-9]+)?"
 )
 HELPER_TIMEOUT = 10.0
+COMMAND_DEADLINE = 60.0
+"""Seconds in which the command reads every image of a run (or of an account and Region)."""
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", DOCKER_HUB, "registry-1.docker.io")
 
 
@@ -150,3 +153,12 @@ def chain(*sources: Credentials) -> Credentials:
         return None
 
     return credentials
+
+
+def command_client(session: Any | None) -> Client:
+    """The command's registry client: the user's Docker credentials, then, for ECR, those of
+    ``session`` (a boto3 session), if any."""
+    sources = [docker()]
+    if session is not None:
+        sources.append(ecr(lambda region: session.client("ecr", region_name=region)))
+    return Client(time.monotonic() + COMMAND_DEADLINE, chain(*sources))

@@ -118,9 +118,18 @@ class Client:
         self.deadline = deadline
         self.credentials = credentials or (lambda _: None)
         self.cache = cache
-        self.context = context or ssl.create_default_context()
+        self._context = context
         self._tokens: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The TLS context, made at the first request (loading the trusted CAs takes ~15 ms:
+        a lookup answered from the cache makes none)."""
+        with self._lock:
+            if self._context is None:
+                self._context = ssl.create_default_context()
+            return self._context
 
     # The lookups
 
