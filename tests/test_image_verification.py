@@ -394,6 +394,7 @@ class Hostile(Quiet):
         }
     ).encode()
     base = ""
+    port = 0
 
     def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
         self.answer(405, b"")
@@ -414,8 +415,8 @@ class Hostile(Quiet):
             self.end_headers()
         elif "/blobs/" in path:  # to storage on another host name, as registries redirect
             self.send_response(307)
-            port = self.server.server_address[1]
-            self.send_header("Location", f"https://localhost:{port}/storage?X-Amz-Signature=abc")
+            location = f"https://localhost:{Hostile.port}/storage?X-Amz-Signature=abc"
+            self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif "/slow/" in path:
@@ -459,6 +460,7 @@ def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Hostile.base = f"https://127.0.0.1:{server.server_port}"
+    Hostile.port = server.server_port
     Hostile.seen_at_storage = []
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "hostile.pem"))
     registry.CACHE.clear()
@@ -643,7 +645,7 @@ class _RunningEcs:
 
     def __init__(self, tasks: list[dict[str, Any]]) -> None:
         self.tasks = tasks
-        self.pages = {
+        self.pages: dict[str, list[dict[str, Any]]] = {
             "list_clusters": [{"clusterArns": ["arn:aws:ecs:eu-west-1:123456789012:cluster/c"]}],
             "list_services": [{"serviceArns": []}],
             "list_tasks": [{"taskArns": [task["taskArn"] for task in tasks]}],
@@ -666,7 +668,7 @@ def test_the_audit_decides_a_running_task_by_the_digest_it_runs(trusted: Images)
     pulled = local.push("public/moving", "v1", Image("0"))
     local.push("public/moving", "v1", Image("1000"))
     arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"
-    task = {
+    task: dict[str, Any] = {
         "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/c/0123abcd",
         "taskDefinitionArn": arn,
         "containers": [{"name": "app", "image": "x", "imageDigest": pulled}],
@@ -700,3 +702,52 @@ def test_the_audit_decides_a_running_task_by_the_digest_it_runs(trusted: Images)
     assert now.path.endswith("task-definition/web:3/running-task/0123abcd")
     assert now.task_definitions[0].containers[0].verdict == "FAIL"
     assert 'sets USER "0"' in now.task_definitions[0].findings[0].message
+
+
+def test_the_command_reads_a_template_from_standard_input_once(trusted: Images) -> None:
+    """Images are read between two checks of the same input: standard input is read once."""
+    template = _template(trusted.ref("zero"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "guardrails_ecs_nonrootuser",
+            "check",
+            "--image-verification",
+            "TAG",
+            "-",
+        ],
+        input=template,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SSL_CERT_FILE": str(trusted.local.ca_file)},
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'image sets USER "0"' in done.stdout
+
+
+def test_the_cfn_lint_rule_reads_images_as_the_command_does(
+    trusted: Images, tmp_path: Path
+) -> None:
+    template = tmp_path / "task.json"
+    template.write_text(_template(trusted.ref("root")))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"ImageVerification": "TAG"}))
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            str(template),
+            "--append-rules",
+            "guardrails_ecs_nonrootuser.cfn_lint_rule",
+            "--configure-rule",
+            f"E9101:config={config}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SSL_CERT_FILE": str(trusted.local.ca_file)},
+        check=False,
+    )
+    assert 'sets USER "root"' in done.stdout, done.stdout + done.stderr

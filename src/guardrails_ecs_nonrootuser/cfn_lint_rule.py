@@ -25,7 +25,7 @@ from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from .cli import NOT_REGULAR, build_options, check_path, find_config
+from .cli import NOT_REGULAR, build_options, check_all, find_config
 from .loader import may_hold_task_definitions
 from .policy import REPOSITORY, rule_page
 from .report import DOCUMENTATION
@@ -64,7 +64,7 @@ class NonRootUser(CloudFormationLintRule):
             return [_whole_file(f"[configuration] E9101: {error}")]
         if cfn.filename in (None, "-"):
             return _from_standard_input(cfn.template)
-        report = check_path(cfn.filename, options)  # read as the command reads it
+        (report,) = check_all([cfn.filename], options, 1)  # read as the command reads it
         if report.status == "skipped" and report.note.startswith(NOT_REGULAR):
             return _from_standard_input(cfn.template)  # a pipe cfn-lint has read already
         if report.status == "error":

@@ -16,6 +16,7 @@ read or checked; the other files are still checked and reported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import os
 import stat
@@ -25,7 +26,7 @@ from typing import Any
 
 from . import __version__
 from .loader import may_hold_task_definitions
-from .policy import ConfigError, Settings, plural, quote
+from .policy import ConfigError, ImageVerification, Settings, plural, quote
 from .report import (
     EXIT_USAGE,
     exit_code,
@@ -85,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:  # ConfigError is a ValueError
         print(printable(f"{parser.prog}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
-    reports = _check_all([item for _, item in found], options, args.jobs)
+    reports = check_all([item for _, item in found], options, args.jobs)
     unknown = _unknown_parameters(options, reports)
     if unknown:
         print(printable(f"{parser.prog}: error: {unknown}"), file=sys.stderr)
@@ -582,14 +583,24 @@ def _is_directory(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
+def check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:
     """Every input checked; with ``ImageVerification`` on, twice (``registry.with_images``):
     first in this process to learn which images are read, then with what they run as."""
     from . import registry
 
+    stdin: bytes | str | None = None
+    if "-" in inputs and options.settings.image_verification is not ImageVerification.OFF:
+        with contextlib.suppress(OSError):  # then read, and its error reported, as any file
+            stdin = _read("-")  # once: both passes check it
+
     def check(images: registry.ImageTable | None) -> list[FileReport]:
+        given = options._replace(images=images)
         learning = images is not None and images.recording
-        return _check_each(inputs, options._replace(images=images), 1 if learning else jobs)
+        read = [
+            _check_read("-", stdin, given) if item == "-" and stdin is not None else item
+            for item in inputs
+        ]
+        return _check_each(read, given, 1 if learning else jobs)
 
     return registry.with_images(options.settings, check, _image_client)
 
@@ -649,6 +660,11 @@ def check_path(path: str, options: Options) -> FileReport:
         data = _read(path)
     except OSError as error:
         return FileReport(path, "error", f"cannot read: {error.strerror or error}")
+    return _check_read(path, data, options)
+
+
+def _check_read(path: str, data: bytes | str, options: Options) -> FileReport:
+    """The report on a file read (``_read``'s answer: its bytes, or why it was not read)."""
     if isinstance(data, str):
         return FileReport(path, "skipped", data)
     if len(data) > MAX_BYTES:
