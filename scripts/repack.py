@@ -8,7 +8,7 @@ are compiled again at every cold start. This rewrites the package in place:
 - the Lambda code (ResourceProvider.zip) loses compiled extension modules (PyYAML's libyaml
   binding, see requirements.txt), so it runs on either Lambda architecture, and the command's
   own modules (``COMMAND_ONLY``: the command line, its report formats, the audit, the cfn-lint
-  rule), which the hook never imports; it gains bytecode
+  rule, the Docker credentials), which the hook never imports; it gains bytecode
   for every module, compiled by this interpreter (python3.12, the runtime's) in unchecked-hash
   mode, which stays valid whatever the files' timestamps after unzipping, with the file names
   Lambda reports (/var/task/...); and
@@ -42,7 +42,7 @@ PACKAGE_DIRECTORY = "guardrails_ecs_nonrootuser"
 LAMBDA_ROOT = "/var/task"
 COMMAND_ONLY = frozenset(
     f"{PACKAGE_DIRECTORY}/{module}.py"
-    for module in ("__main__", "cli", "report", "audit", "cfn_lint_rule")
+    for module in ("__main__", "cli", "report", "audit", "cfn_lint_rule", "docker_config")
 )
 """The modules of the ecs-nonroot command that the hook does not import: not shipped."""
 

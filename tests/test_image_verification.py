@@ -594,7 +594,7 @@ def test_the_audit_reads_the_images_of_what_is_deployed(
 ) -> None:
     import boto3
 
-    from guardrails_ecs_nonrootuser import audit, credentials
+    from guardrails_ecs_nonrootuser import audit, docker_config
     from guardrails_ecs_nonrootuser.scan import Options
 
     for key, value in {
@@ -617,7 +617,7 @@ def test_the_audit_reads_the_images_of_what_is_deployed(
         session,
         audit.units_of(["123456789012"], ["eu-west-1"]),
         Options(settings),
-        image_client=credentials.command_client,
+        image_client=docker_config.command_client,
     )
     assert unreadable == []
     verdicts = {

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
-from .credentials import command_client
+from .docker_config import command_client
 from .policy import ImageVerification
 from .registry import Client, ImageTable, with_images
 from .resolve import Unresolved

@@ -153,7 +153,7 @@ def _colour() -> bool:
 def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`ecs-nonroot audit`: exit codes as check's, or EXIT_PARTIAL when some account or Region
     could not be read (what could be is reported)."""
-    from . import audit, credentials
+    from . import audit, docker_config
 
     try:
         import boto3
@@ -185,7 +185,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             options,
             role=args.role,
             in_use=args.in_use,
-            image_client=credentials.command_client,
+            image_client=docker_config.command_client,
             jobs=args.jobs,
             progress=audit.terminal_progress,
         )
@@ -608,13 +608,13 @@ def check_all(inputs: list[str | FileReport], options: Options, jobs: int) -> li
 def _image_client() -> Any:
     """The registry client of ``check``: the user's Docker credentials, and the AWS SDK's for
     ECR when boto3 is installed (the ``[audit]`` extra)."""
-    from . import credentials
+    from . import docker_config
 
     try:
         import boto3
     except ImportError:
-        return credentials.command_client(None)
-    return credentials.command_client(boto3.Session())
+        return docker_config.command_client(None)
+    return docker_config.command_client(boto3.Session())
 
 
 def _check_each(inputs: list[str | FileReport], options: Options, jobs: int) -> list[FileReport]:

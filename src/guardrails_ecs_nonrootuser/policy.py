@@ -88,6 +88,18 @@ Phased enforcement:
      ``User`` with more than one ``:`` is also read as the runtime reads it,
      by its first two fields. Exemptions still apply first (a).
 
+What the image runs as (``ImageVerification`` is ``DIGEST`` or ``TAG``):
+  r) When ``User`` is absent, null or empty (rule c, or l on Windows), the image's own
+     ``config.User`` is decided instead, for each platform the task may run it on
+     (``task_platforms``), by the rules above as if the task definition had said it (an unset
+     one fails c or l, "sets no USER"); the message names the image, the digest read and the
+     platform. The image is read only when its ``Image`` is a reference the runtime can pull
+     (``reference.parse``), pinned by digest under ``DIGEST``, on a registry
+     ``TrustedRegistries`` allows (any when empty); otherwise, or when it cannot be read (the
+     reason given), the container fails c or l. The policy never fetches: the caller's
+     ``images`` (``ImageLookup``) reads, and a container asked about before anything is read
+     fails as unread.
+
 Every failure carries a fix. A Linux container with a ``FirelensConfiguration``
 (a FireLens log router) that fails rule c or e gets the log router's own: a
 numeric ``User``, which FireLens takes since ECS agent 1.96.0.
