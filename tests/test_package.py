@@ -30,8 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "guardrails-ecs-nonrootuser.zip"
 RUNTIME_PYTHON = ROOT / ".lambda-runtime" / "bin" / "python"
 ENTRYPOINT = json.loads((ROOT / ".rpdk-config").read_text(encoding="utf-8"))["entrypoint"]
-UNPACKED_BUDGET = 3_000_000
-"""Bytes the unpacked Lambda code may take; the default build took about 28 MB."""
+UNPACKED_BUDGET = 3_050_000
+"""Bytes the unpacked Lambda code may take; the default build took about 28 MB. The registry
+client of ImageVerification (``reference``, ``registry``, ``credentials``, with bytecode) takes
+about 54 KB of it."""
 
 
 @pytest.fixture(scope="module")
