@@ -321,6 +321,61 @@ class LocalRegistry:
             (layout / "index.json").write_text(json.dumps(listing))
             return self._copy(f"oci:{layout}:index", repository, tag, False, every=True)
 
+    def push_raw(self, repository: str, tag: str, config: bytes, manifest: str) -> str:
+        """Push ``config`` as a blob and ``manifest`` (``{config}`` replaced by the config's
+        digest) as it is written, for documents no image tool writes (letter-case twins of
+        keys); the manifest's digest."""
+        digest = "sha256:" + hashlib.sha256(config).hexdigest()
+        self._upload(repository, config)
+        body = manifest.replace("{config}", digest).replace("{size}", str(len(config))).encode()
+        return self.put_manifest(repository, tag, body)
+
+    def put_manifest(self, repository: str, tag: str, body: bytes, media_type: str = "") -> str:
+        """PUT a manifest or index as written; its digest."""
+        document = json.loads(body)
+        kind = (
+            media_type
+            or document.get("mediaType")
+            or (
+                "application/vnd.oci.image.index.v1+json"
+                if "manifests" in document
+                else "application/vnd.oci.image.manifest.v1+json"
+            )
+        )
+        self._request("PUT", f"/v2/{repository}/manifests/{tag}", repository, body, kind)
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def _upload(self, repository: str, blob: bytes) -> None:
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        location = self._request("POST", f"/v2/{repository}/blobs/uploads/", repository)
+        parts = urllib.parse.urlsplit(location)
+        query = f"{parts.query}&" if parts.query else ""
+        target = f"{parts.path}?{query}digest={urllib.parse.quote(digest)}"
+        self._request("PUT", target, repository, blob, "application/octet-stream")
+
+    def _request(
+        self, method: str, target: str, repository: str, body: bytes = b"", kind: str = ""
+    ) -> str:
+        """One authenticated request as the builder; the Location it answers."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        assert self._tokens is not None
+        scope = urllib.parse.quote(f"repository:{repository}:pull,push")
+        realm = f"https://127.0.0.1:{self._tokens.server_port}/token"
+        basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        asked = urllib.request.Request(
+            f"{realm}?service={SERVICE}&scope={scope}", headers={"Authorization": f"Basic {basic}"}
+        )
+        with urllib.request.urlopen(asked, context=context, timeout=10) as answer:
+            token = json.loads(answer.read())["token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Length": str(len(body))}
+        if kind:
+            headers["Content-Type"] = kind
+        request = urllib.request.Request(
+            f"https://{self.host}{target}", data=body, headers=headers, method=method
+        )
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return str(answer.headers.get("Location", ""))
+
     def _build(self, layout: Path, name: str, image: Image) -> None:
         if not layout.exists():
             _run("umoci", "init", "--layout", str(layout))

@@ -269,7 +269,16 @@ def test_rule_r_cache_keeps_what_is_immutable_and_resolves_tags_again(trusted: I
     assert client.look_up(trusted.ref("uid", pinned=True), LINUX) == first
     assert len(trusted.local.tokens_issued) == issued  # by digest: from the cache
     assert client.look_up(image, LINUX) == first  # the tag is asked again (HEAD)
-    assert registry.CACHE.get(("manifest", trusted.host, "public/uid", trusted.digests["uid"]))
+    key = ("manifest", trusted.host, "public/uid", trusted.digests["uid"], "anonymous")
+    assert registry.CACHE.get(key)
+
+
+def test_rule_r_cache_never_gives_one_callers_read_to_another(trusted: Images) -> None:
+    image = f"{trusted.host}/private/app:v1"
+    builder = registry.Client(time.monotonic() + 10, lambda _: (USER, PASSWORD))
+    assert builder.look_up(image, LINUX)[0].user == "1000"
+    (anonymous,) = registry.Client(time.monotonic() + 10).look_up(image, LINUX)
+    assert anonymous.problem == "the registry refused access (401)"
 
 
 @pytest.fixture
@@ -381,6 +390,7 @@ class Hostile(Quiet):
     """A registry that misbehaves by repository name."""
 
     seen_at_storage: list[str] = []  # noqa: RUF012 - read by the test
+    realm_saw: list[str] = []  # noqa: RUF012 - read by the test
     manifest = json.dumps(
         {
             "schemaVersion": 2,
@@ -400,7 +410,49 @@ class Hostile(Quiet):
         self.answer(405, b"")
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        path = self.path
+        if not self.special(self.path):
+            self.usual(self.path)
+
+    def special(self, path: str) -> bool:
+        """The registries that misbehave before any authentication; whether it was one."""
+        if "/headers/" in path:  # one header byte at a time, for ever
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(300):
+                self.wfile.write(b"X")
+                self.wfile.flush()
+                time.sleep(0.05)
+        elif "/bad-location/" in path:
+            self.send_response(307)
+            self.send_header("Location", "https://[bad/x")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif "/bad-realm/" in path:
+            self.challenge("https://[x/token")
+        elif "/unicode-token/" in path and not path.startswith("/token"):
+            self.challenge(f"{self.base}/unicode")
+        elif path.startswith("/unicode"):
+            self.answer(200, json.dumps({"token": "t\u20ack"}).encode())
+        elif "/moved/" in path:
+            self.send_response(307)
+            self.send_header("Location", f"https://localhost:{Hostile.port}/elsewhere/manifest")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path.startswith("/elsewhere"):
+            self.challenge(f"https://localhost:{Hostile.port}/evilrealm")
+        elif path.startswith("/evilrealm"):
+            Hostile.realm_saw.append(self.headers.get("Authorization", ""))
+            self.answer(200, json.dumps({"token": "stolen"}).encode())
+        else:
+            return False
+        return True
+
+    def challenge(self, realm: str) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", f'Bearer realm="{realm}",service="x"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def usual(self, path: str) -> None:
         if path.startswith("/storage"):
             Hostile.seen_at_storage.append(self.headers.get("Authorization", ""))
             self.answer(200, b'{"config":{"User":"1000"}}')
@@ -751,3 +803,178 @@ def test_the_cfn_lint_rule_reads_images_as_the_command_does(
         check=False,
     )
     assert 'sets USER "root"' in done.stdout, done.stdout + done.stderr
+
+
+# What the runtimes' Go decoders and platform matchers do, which a reading must follow.
+_MANIFEST = (
+    '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", '
+    '"config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "{config}", '
+    '"size": {size}}, "layers": []}'
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "manifest"),
+    [
+        ('{"config": {"User": "1000", "user": "0"}}', _MANIFEST),
+        ('{"config": {"User": "1000"}, "Config": {"User": "0"}}', _MANIFEST),
+        ('{"config": {"USER": "0"}}', _MANIFEST),
+    ],
+    ids=["user-twin", "config-twin", "upper-case-key"],
+)
+def test_rule_r_keys_are_read_as_go_reads_them_whatever_their_case(
+    trusted: Images, config: str, manifest: str
+) -> None:
+    digest = trusted.local.push_raw("public/cased", "v1", config.encode(), manifest)
+    image = f"{trusted.host}/public/cased@{digest}"
+    response = invoke(hook_event(properties(image, platform=X86), {"ImageVerification": "DIGEST"}))
+    assert response["hookStatus"] == "FAILED", response["message"]
+    assert 'sets USER "0"' in response["message"]
+
+
+def _index(*entries: tuple[dict[str, Any] | None, str, int]) -> bytes:
+    manifests = []
+    for platform, digest, size in entries:
+        entry: dict[str, Any] = {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": size,
+        }
+        if platform is not None:
+            entry["platform"] = platform
+        manifests.append(entry)
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}
+    return json.dumps({**index, "manifests": manifests}).encode()
+
+
+@pytest.mark.parametrize(
+    ("entries", "platform"),
+    [
+        (
+            [
+                ({"os": "linux", "architecture": "x86_64"}, "root"),
+                ({"os": "linux", "architecture": "amd64"}, "uid"),
+            ],
+            X86,
+        ),
+        (
+            [
+                ({"os": "Linux", "architecture": "AMD64"}, "root"),
+                ({"os": "linux", "architecture": "amd64"}, "uid"),
+            ],
+            X86,
+        ),
+        (
+            [
+                ({"architecture": "amd64"}, "root"),
+                ({"os": "linux", "architecture": "amd64"}, "uid"),
+            ],
+            X86,
+        ),
+        (
+            [
+                ({"os": "linux", "architecture": "amd64", "variant": "v3"}, "uid"),
+                ({"os": "linux", "architecture": "amd64"}, "root"),
+            ],
+            X86,
+        ),
+        (
+            [
+                ({"os": "linux", "architecture": "386"}, "root"),
+                ({"os": "linux", "architecture": "arm64"}, "uid"),
+            ],
+            None,
+        ),
+        ([(None, "root"), ({"os": "linux", "architecture": "amd64"}, "uid")], X86),
+        (
+            [
+                ({"os": "linux", "architecture": "amd64"}, "uid"),
+                ({"os": "windows", "architecture": "amd64"}, "unset"),
+            ],
+            None,
+        ),
+        (
+            [
+                (
+                    {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.1"},
+                    "windows-user",
+                ),
+                (
+                    {"os": "windows", "architecture": "amd64", "os.version": "10.0.26100.1"},
+                    "windows-admin",
+                ),
+            ],
+            {"OperatingSystemFamily": "WINDOWS_SERVER_2025_CORE"},
+        ),
+    ],
+    ids=[
+        "x86_64-alias",
+        "letter-case",
+        "no-os",
+        "variant",
+        "386-fallback",
+        "no-platform",
+        "undeclared-windows",
+        "windows-2025",
+    ],
+)
+def test_rule_r_every_manifest_a_runtime_may_pull_is_read(
+    trusted: Images, entries: list[tuple[dict[str, Any] | None, str]], platform: Any
+) -> None:
+    """An index whose root manifest one runtime or host would pull fails, whichever entry
+    another would prefer (containerd's platform normalization, fallbacks and variants)."""
+    sizes = {}
+    for _, name in entries:  # each entry's manifest is in its own repository: copy it to one
+        manifest = _fetch_manifest(trusted, name)
+        _copy_config(trusted, name, manifest)
+        trusted.local.put_manifest("public/platforms", trusted.digests[name], manifest)
+        sizes[name] = len(manifest)
+    body = _index(*((named, trusted.digests[name], sizes[name]) for named, name in entries))
+    digest = trusted.local.put_manifest("public/platforms", "v1", body)
+    image = f"{trusted.host}/public/platforms@{digest}"
+    response = invoke(
+        hook_event(properties(image, platform=platform), {"ImageVerification": "DIGEST"})
+    )
+    assert response["hookStatus"] == "FAILED", response["message"]
+
+
+def _fetch_manifest(trusted: Images, name: str) -> bytes:
+    client = registry.Client(time.monotonic() + 10)
+    reference = parse(f"{trusted.host}/public/{name}@{trusted.digests[name]}")
+    answer = client._get(reference, f"manifests/{trusted.digests[name]}")
+    return answer.body
+
+
+def _copy_config(trusted: Images, name: str, manifest: bytes) -> None:
+    digest = json.loads(manifest)["config"]["digest"]
+    reference = parse(f"{trusted.host}/public/{name}:v1")
+    config = registry.Client(time.monotonic() + 10)._get(reference, f"blobs/{digest}").body
+    trusted.local._upload("public/platforms", config)
+
+
+def test_a_registry_that_trickles_its_headers_is_cut_at_the_deadline(hostile: str) -> None:
+    started = time.monotonic()
+    (seen,) = registry.Client(started + 2).look_up(f"{hostile}/headers/app:v1", LINUX)
+    assert seen.problem == "the registry did not answer in time"
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("repository", ["bad-location", "bad-realm", "unicode-token"])
+def test_a_malformed_registry_answer_is_a_reason_never_a_crash(
+    hostile: str, repository: str
+) -> None:
+    response = invoke(
+        hook_event(properties(f"{hostile}/{repository}/app:v1"), {"ImageVerification": "TAG"})
+    )
+    assert response["hookStatus"] == "FAILED" and response.get("errorCode") == "NonCompliant"
+    assert "cannot be read" in response["message"]
+
+
+def test_credentials_never_answer_a_challenge_from_where_a_redirect_led(hostile: str) -> None:
+    Hostile.realm_saw = []
+    client = registry.Client(time.monotonic() + 5, lambda _: ("alice", "registry-password"))
+    (seen,) = client.look_up(f"{hostile}/moved/app:v1", LINUX)
+    assert seen.problem == "the registry refused access (401)"
+    assert not any(
+        "alice" in base64.b64decode(value[6:]).decode() for value in Hostile.realm_saw if value
+    )

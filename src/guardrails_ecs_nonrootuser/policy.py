@@ -1045,6 +1045,7 @@ _WINDOWS_BUILDS = {
     "WINDOWS_SERVER_2004_CORE": "10.0.19041",
     "WINDOWS_SERVER_20H2_CORE": "10.0.19042",
     "WINDOWS_SERVER_2022": "10.0.20348",
+    "WINDOWS_SERVER_2025": "10.0.26100",
 }
 """The Windows build an ECS operating system family runs (by prefix): in an image index, the
 manifest whose ``os.version`` starts with it is the one pulled."""
@@ -1052,18 +1053,24 @@ manifest whose ``os.version`` starts with it is the one pulled."""
 
 def task_platforms(platform: object) -> tuple[Platform, ...]:
     """The platforms a task definition may run its images on: Windows on x86-64 for a Windows
-    family (its build when known); Linux on the declared ``CpuArchitecture``, or on either ECS
-    runs (x86-64, ARM64) when none is declared (on EC2, the instance decides)."""
+    family (its build when known: else any); Linux on the declared ``CpuArchitecture``. When no
+    operating system family is declared, each of those ECS runs (Linux on x86-64 and ARM64, and
+    Windows, which a task on EC2 need not declare): on EC2, the instance decides."""
     family = platform.get("OperatingSystemFamily") if isinstance(platform, Mapping) else None
     if isinstance(family, str) and family.startswith(WINDOWS_FAMILY_PREFIX):
         build = next((b for f, b in _WINDOWS_BUILDS.items() if family.startswith(f)), "")
         return (Platform("windows", "amd64", build),)
     cpu = platform.get("CpuArchitecture") if isinstance(platform, Mapping) else None
-    if cpu == "X86_64":
-        return (Platform("linux", "amd64"),)
-    if cpu == "ARM64":
-        return (Platform("linux", "arm64"),)
-    return (Platform("linux", "amd64"), Platform("linux", "arm64"))
+    linux = {
+        "X86_64": (Platform("linux", "amd64"),),
+        "ARM64": (Platform("linux", "arm64"),),
+    }.get(
+        cpu if isinstance(cpu, str) else "",
+        (Platform("linux", "amd64"), Platform("linux", "arm64")),
+    )
+    if isinstance(family, str) or cpu == "ARM64":  # Windows tasks run on x86-64 only
+        return linux
+    return (*linux, Platform("windows", "amd64"))
 
 
 def image_refusal(image: object, settings: Settings) -> str:

@@ -27,10 +27,12 @@ from __future__ import annotations
 import base64
 import collections
 import concurrent.futures
+import contextlib
 import hashlib
 import http.client
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -120,7 +122,8 @@ class Client:
         self.cache = cache
         self._context = context
         self._tokens: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
+        self._credentials: dict[str, tuple[str, str] | None] = {}
+        self._lock = threading.RLock()
 
     @property
     def context(self) -> ssl.SSLContext:
@@ -163,23 +166,23 @@ class Client:
             return (ImageSeen(None, problem=str(error)),)
         except TimeoutError:
             return (_late(),)
+        except Exception:  # whatever a registry sends (a malformed URL, text HTTP cannot carry)
+            return (ImageSeen(None, problem="the registry's answer could not be used"),)
 
     def _read(self, reference: Reference, platforms: tuple[Platform, ...]) -> tuple[ImageSeen, ...]:
         digest, manifest = self._manifest(reference)
-        media_type = manifest.get("mediaType")
-        if media_type in _INDEXES or (media_type is None and "manifests" in manifest):
+        if _is_index(manifest):
             chosen = _choose(manifest, platforms)
             if not chosen:
                 wanted = " or ".join(str(platform) for platform in platforms)
                 raise ImageError(f"its index has no manifest for {wanted}")
             seen = []
-            for platform, descriptor in chosen:
+            for label, descriptor in chosen:
                 child = reference._replace(tag="", digest=descriptor)
                 child_digest, child_manifest = self._manifest(child)
-                if child_manifest.get("mediaType") in _INDEXES or "manifests" in child_manifest:
+                if _is_index(child_manifest):
                     raise ImageError("its index names another index for the platform")
-                user = self._user(child, child_manifest)
-                seen.append(ImageSeen(user, child_digest, str(platform)))
+                seen.append(ImageSeen(self._user(child, child_manifest), child_digest, label))
             return tuple(seen)
         return (ImageSeen(self._user(reference, manifest), digest),)
 
@@ -192,7 +195,7 @@ class Client:
             if answer.status == 200 and _DIGEST.fullmatch(given):
                 digest = given
         if digest:
-            cached = self.cache.get(("manifest", reference.api_host, reference.repository, digest))
+            cached = self.cache.get(self._key("manifest", reference, digest))
             if cached is not None:
                 return digest, cached
             answer = self._get(reference, f"manifests/{digest}")
@@ -204,10 +207,29 @@ class Client:
             if given and given != digest:
                 raise ImageError("its manifest does not match the digest the registry gave")
         manifest = _json_object(answer.body, "its manifest")
-        if manifest.get("mediaType") not in (*_INDEXES, *_MANIFESTS, None):
+        if manifest.get("mediatype") not in (*_INDEXES, *_MANIFESTS, None):
             raise ImageError("its manifest is of a type not supported (not OCI or Docker v2)")
-        self.cache.put(("manifest", reference.api_host, reference.repository, digest), manifest)
+        self.cache.put(self._key("manifest", reference, digest), manifest)
         return digest, manifest
+
+    def _key(self, kind: str, reference: Reference, digest: str) -> tuple[str, ...]:
+        """A cache key: what was read, where, and with which access (what one caller could read
+        is never another's answer)."""
+        return (kind, reference.api_host, reference.repository, digest, self._identity(reference))
+
+    def _identity(self, reference: Reference) -> str:
+        """Who reads from the registry: anonymous, or a digest of the credentials."""
+        given = self._given(reference.registry)
+        if given is None:
+            return "anonymous"
+        return hashlib.sha256("\0".join(given).encode("utf-8", "replace")).hexdigest()
+
+    def _given(self, registry: str) -> tuple[str, str] | None:
+        """The credentials for a registry, asked once per client."""
+        with self._lock:
+            if registry not in self._credentials:
+                self._credentials[registry] = self.credentials(registry)
+            return self._credentials[registry]
 
     def _user(self, reference: Reference, manifest: dict[str, Any]) -> str:
         """The ``config.User`` of a manifest's configuration ("" when it sets none)."""
@@ -215,7 +237,7 @@ class Client:
         digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
             raise ImageError("its manifest names no sha256 configuration (not OCI or Docker v2)")
-        key = ("user", reference.api_host, reference.repository, digest)
+        key = self._key("user", reference, digest)
         cached = self.cache.get(key)
         if cached is not None:
             assert isinstance(cached, str)
@@ -224,7 +246,7 @@ class Client:
         _verify(answer.body, digest, "its configuration")
         content = _json_object(answer.body, "its configuration")
         settings = content.get("config") or {}
-        user = settings.get("User") if isinstance(settings, dict) else None
+        user = settings.get("user") if isinstance(settings, dict) else None
         if user is None:
             user = ""
         if not isinstance(user, str):
@@ -242,10 +264,10 @@ class Client:
         headers = {"Accept": _ACCEPT}
         scope = f"repository:{reference.repository}:pull"
         authorization = self._authorization(host, scope)
-        answer = self._send(method, host, target, headers, authorization)
-        if answer.status == 401:
+        answer, moved = self._send(method, host, target, headers, authorization)
+        if answer.status == 401 and not moved:  # a host it redirected to gets no credentials
             authorization = self._answer_challenge(reference, answer, scope)
-            answer = self._send(method, host, target, headers, authorization)
+            answer, _ = self._send(method, host, target, headers, authorization)
         if method == "HEAD" or answer.status == 200:
             return answer
         raise ImageError(_status_problem(answer.status))
@@ -257,7 +279,7 @@ class Client:
     def _answer_challenge(self, reference: Reference, answer: _Answer, scope: str) -> str:
         challenge = answer.headers.get("www-authenticate", "")
         scheme, _, rest = challenge.partition(" ")
-        given = self.credentials(reference.registry)
+        given = self._given(reference.registry)
         if scheme.lower() == "basic":
             if given is None:
                 raise ImageError("the registry asks for credentials and none are configured")
@@ -286,7 +308,7 @@ class Client:
             port = realm.port or 443
         except ValueError:
             raise ImageError("the registry's token service has an invalid port") from None
-        answer = self._send("GET", f"{realm.hostname}:{port}", target, {}, authorization)
+        answer, _ = self._send("GET", f"{realm.hostname}:{port}", target, {}, authorization)
         if answer.status != 200:
             raise ImageError(f"its registry's token service answered {answer.status}")
         content = _json_object(answer.body, "the token service's answer")
@@ -297,13 +319,14 @@ class Client:
 
     def _send(
         self, method: str, host: str, target: str, headers: dict[str, str], authorization: str
-    ) -> _Answer:
-        """One request and its redirects (https only, without ``authorization``)."""
-        for _ in range(MAX_REDIRECTS + 1):
+    ) -> tuple[_Answer, bool]:
+        """One request and its redirects (https only, without ``authorization``); whether it
+        was redirected."""
+        for hop in range(MAX_REDIRECTS + 1):
             sent = {**headers, **({"Authorization": authorization} if authorization else {})}
             answer = self._once(method, host, target, sent)
             if answer.status not in (301, 302, 303, 307, 308):
-                return answer
+                return answer, hop > 0
             location = urllib.parse.urlsplit(
                 urllib.parse.urljoin(f"https://{host}{target}", answer.headers.get("location", ""))
             )
@@ -320,8 +343,21 @@ class Client:
         raise ImageError(f"the registry redirected more than {MAX_REDIRECTS} times")
 
     def _once(self, method: str, host: str, target: str, headers: dict[str, str]) -> _Answer:
+        """One request; at the deadline its connection is shut, however the server trickles."""
         name, _, port_text = host.rpartition(":") if _has_port(host) else (host, "", "443")
         connection = _connection(name, int(port_text), self.context)
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(max(0.0, self.deadline - time.monotonic()), expire)
+        watchdog.daemon = True
+        watchdog.start()
         response = None
         try:
             connection.timeout = _left(self.deadline, CONNECT_TIMEOUT)
@@ -333,30 +369,46 @@ class Client:
             found = {key.lower(): value for key, value in response.getheaders()}
             if method == "HEAD" or response.status != 200:
                 return _Answer(response.status, found, b"")
-            length = found.get("content-length", "")
-            if length.isdigit() and int(length) > MAX_BODY:
-                raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
-            chunks, size = [], 0
-            while chunk := response.read1(65536):
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
-                chunks.append(chunk)
-                if not response.isclosed():
-                    sock.settimeout(_left(self.deadline))
-            return _Answer(response.status, found, b"".join(chunks))
-        except ssl.SSLCertVerificationError:
-            raise ImageError("the registry's certificate is not trusted") from None
-        except TimeoutError:
+            body = self._body(response, sock, found.get("content-length", ""))
+            if expired.is_set():
+                raise TimeoutError
+            return _Answer(response.status, found, body)
+        except ImageError:
             raise
-        except (ConnectionError, http.client.HTTPException, ssl.SSLError):
-            raise ImageError("the connection to the registry failed") from None
-        except OSError:
-            raise ImageError("the registry could not be reached") from None
+        except Exception as error:
+            raise _translated(error, expired.is_set()) from None
         finally:
+            watchdog.cancel()
             if response is not None:
                 response.close()
             connection.close()
+
+    def _body(self, response: http.client.HTTPResponse, sock: socket.socket, length: str) -> bytes:
+        """The body of an answer, at most ``MAX_BODY`` bytes."""
+        if length.isdigit() and int(length) > MAX_BODY:
+            raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
+        chunks, size = [], 0
+        while chunk := response.read1(65536):
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
+            chunks.append(chunk)
+            if not response.isclosed():
+                sock.settimeout(_left(self.deadline))
+        return b"".join(chunks)
+
+
+def _translated(error: Exception, expired: bool) -> Exception:
+    """What a failed request says (never the URL): the deadline, or what broke."""
+    if expired or isinstance(error, TimeoutError):
+        return TimeoutError()
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return ImageError("the registry's certificate is not trusted")
+    if isinstance(error, (ConnectionError, http.client.HTTPException, ssl.SSLError)):
+        return ImageError("the connection to the registry failed")
+    if isinstance(error, OSError):
+        return ImageError("the registry could not be reached")
+    return error
 
 
 def _connection(host: str, port: int, context: ssl.SSLContext) -> http.client.HTTPSConnection:
@@ -404,8 +456,11 @@ def _verify(body: bytes, digest: str, what: str) -> None:
 
 
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A JSON object read as the runtimes' Go decoder reads it into its structures: a key
+    matches a field whatever its letter case, and the last of such keys wins (``{"User": "1000",
+    "user": "0"}`` is user 0). Keys come back case-folded."""
     try:
-        content = json.loads(body)
+        content = json.loads(body, object_pairs_hook=_folded)
     except (ValueError, RecursionError):
         raise ImageError(f"{what} is not JSON") from None
     if not isinstance(content, dict):
@@ -413,37 +468,82 @@ def _json_object(body: bytes, what: str) -> dict[str, Any]:
     return content
 
 
-def _choose(index: dict[str, Any], platforms: Sequence[Platform]) -> list[tuple[Platform, str]]:
-    """For each platform, the digest of the first manifest of the index that runs on it (as the
-    runtime picks): its ``os`` and ``architecture``, and, for a Windows build, its
-    ``os.version``."""
+def _folded(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key.casefold(): value for key, value in pairs}
+
+
+def _is_index(manifest: dict[str, Any]) -> bool:
+    return manifest.get("mediatype") in _INDEXES or (
+        manifest.get("mediatype") is None and "manifests" in manifest
+    )
+
+
+_ARCHITECTURES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386"}
+_ARCHITECTURES |= {"armhf": "arm", "armel": "arm"}
+_FALLBACK = {"amd64": "386", "arm64": "arm"}
+"""What a host of an architecture also runs when an index has nothing for it (containerd)."""
+MAX_CANDIDATES = 8
+"""The most manifests of one index read for one platform."""
+
+
+def _choose(index: dict[str, Any], platforms: Sequence[Platform]) -> list[tuple[str, str]]:
+    """Every manifest of the index that a runtime may pull on one of ``platforms``, with the
+    platform it names: containerd and Docker normalize an entry's platform (letter case,
+    ``x86_64`` is ``amd64``, ``aarch64`` is ``arm64``, no ``os`` is the host's), take any of the
+    architecture's variants they support, fall back to 32-bit (``386``, ``arm``) when nothing
+    matches, and take an entry without a platform on any host. Rather than guess which one a
+    given runtime and host prefer, each of them is read; for Windows, those of the family's
+    build (all of them when none is for it, or the build is not known)."""
     manifests = index.get("manifests")
-    if not isinstance(manifests, list):
-        raise ImageError("its index lists no manifests")
-    chosen = []
+    if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):
+        raise ImageError("its index lists no manifests, or one that is not an object")
+    chosen: dict[str, str] = {}
     for platform in platforms:
-        for entry in manifests:
-            found = entry.get("platform") if isinstance(entry, dict) else None
-            digest = entry.get("digest") if isinstance(entry, dict) else None
-            if not isinstance(found, dict) or not isinstance(digest, str):
-                continue
-            version = found.get("os.version")
-            if (
-                found.get("os") == platform.os
-                and found.get("architecture") == platform.architecture
-                and (
-                    not platform.os_version
-                    or (
-                        isinstance(version, str)
-                        and (version + ".").startswith(platform.os_version + ".")
-                    )
-                )
-            ):
-                if not _DIGEST.fullmatch(digest):
-                    raise ImageError("its index names a manifest by a digest that is not sha256")
-                chosen.append((platform, digest))
-                break
-    return chosen
+        found = _candidates(manifests, platform)
+        if len(found) > MAX_CANDIDATES:
+            raise ImageError(f"its index lists more than {MAX_CANDIDATES} manifests for {platform}")
+        for label, digest in found:
+            chosen.setdefault(digest, label)
+    return [(label, digest) for digest, label in chosen.items()]
+
+
+def _candidates(manifests: list[dict[str, Any]], platform: Platform) -> list[tuple[str, str]]:
+    def described(entry: dict[str, Any]) -> tuple[str, str, str, str] | None:
+        named = entry.get("platform")
+        if not isinstance(named, dict):
+            return None
+        text = {key: named.get(key) for key in ("os", "architecture", "variant", "os.version")}
+        os_name = (text["os"] if isinstance(text["os"], str) else "").lower() or platform.os
+        arch = (text["architecture"] if isinstance(text["architecture"], str) else "").lower()
+        variant = (text["variant"] if isinstance(text["variant"], str) else "").lower()
+        version = text["os.version"] if isinstance(text["os.version"], str) else ""
+        return os_name, _ARCHITECTURES.get(arch, arch), variant, version
+
+    def matching(architecture: str) -> list[tuple[dict[str, Any], tuple[str, str, str, str]]]:
+        return [
+            (entry, seen)
+            for entry in manifests
+            for seen in (described(entry),)
+            if seen is not None and seen[0] == platform.os and seen[1] == architecture
+        ]
+
+    found = matching(platform.architecture) or matching(_FALLBACK.get(platform.architecture, ""))
+    if platform.os_version:
+        built = [
+            (entry, seen)
+            for entry, seen in found
+            if not seen[3] or (seen[3] + ".").startswith(platform.os_version + ".")
+        ]
+        found = built or found
+    unplaced = [entry for entry in manifests if described(entry) is None]
+    labelled = [
+        (f"{seen[0]}/{seen[1]}" + (f"/{seen[2]}" if seen[2] else ""), entry.get("digest"))
+        for entry, seen in found
+    ] + [("no platform named", entry.get("digest")) for entry in unplaced]
+    for _, digest in labelled:
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise ImageError("its index names a manifest by a digest that is not sha256")
+    return [(label, str(digest)) for label, digest in labelled]
 
 
 class ImageTable:
