@@ -6,20 +6,21 @@ logs):
 - the manifest is asked for by tag or digest, accepting an OCI image index, a Docker manifest
   list, an OCI manifest and a Docker v2 schema 2 manifest; a tag is first asked with HEAD (which
   Docker Hub does not count as a pull) and its digest read by digest unless already known;
-- an index or list is resolved to the first manifest for a platform the task may run on (its
-  ``os`` and ``architecture``, and for Windows the build its family runs);
-- the manifest's config blob is read and its ``config.User`` taken (absent: "");
+- an index or list is resolved to every manifest a runtime may pull on a platform the task may
+  run on (``_choose``);
+- the manifest's config blob is read and its ``config.User`` taken (absent: ""), every JSON key
+  matched whatever its letter case, the last winning, as the runtimes' Go decoders do;
 - every body is checked against its sha256 digest and capped in size (``MAX_BODY``);
 - a registry's challenge is answered as Docker answers it: a Bearer token from the realm it names
   (anonymously, or with the registry's credentials when there are some), or Basic credentials;
   credentials go only to the registry that asked and its realm, over https, and never across a
   redirect (a blob's redirect to storage is followed without them, as presigned URLs require);
 - every request is bounded by one deadline, shared by all the lookups of an answer, which run in
-  parallel (``MAX_PARALLEL``).
+  parallel (``MAX_PARALLEL``): at the deadline a connection is shut, however its server trickles.
 
 What is immutable is kept for the life of the process (``CACHE``, bounded): a manifest by its
-digest and a configuration's ``User`` by the config's digest. A tag is resolved again at every
-lookup. ``ImageTable`` is how the front ends give the policy what it reads (``policy.ImageLookup``).
+digest and a configuration's ``User`` by the config's digest, each for the access it was read
+with. A tag is resolved again at every lookup. ``ImageTable`` is how the front ends give the policy what it reads (``policy.ImageLookup``).
 """
 
 from __future__ import annotations
