@@ -20,7 +20,8 @@ logs):
 
 What is immutable is kept for the life of the process (``CACHE``, bounded): a manifest by its
 digest and a configuration's ``User`` by the config's digest, each for the access it was read
-with. A tag is resolved again at every lookup. ``ImageTable`` is how the front ends give the policy what it reads (``policy.ImageLookup``).
+with. A tag is resolved again at every lookup. ``ImageTable`` is how the front ends give the
+policy what it reads (``policy.ImageLookup``).
 """
 
 from __future__ import annotations
