@@ -978,3 +978,25 @@ def test_credentials_never_answer_a_challenge_from_where_a_redirect_led(hostile:
     assert not any(
         "alice" in base64.b64decode(value[6:]).decode() for value in Hostile.realm_saw if value
     )
+
+
+def test_the_command_reads_private_ecr_with_the_aws_sdks_credentials(
+    moto_ecr: Images, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from guardrails_ecs_nonrootuser import cli
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "DOCKER_CONFIG": str(tmp_path),  # no Docker credentials: the SDK's are used
+    }.items():
+        monkeypatch.setenv(key, value)
+    template = tmp_path / "task.json"
+    template.write_text(_template(f"{ECR_HOST}:{moto_ecr.local.port}/ecr/app:v1"))
+    arguments = ["check", "--no-config", "--image-verification", "TAG", str(template)]
+    assert cli.main(arguments) == 0
+    assert moto_ecr.local.tokens_issued[-1] == "AWS"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:1")
+    registry.CACHE.clear()
+    assert cli.main(arguments) == 1
