@@ -145,7 +145,7 @@ def test_references_are_normalized_as_the_runtime_normalizes_them(
     text: str, registry_: str, repository: str, wanted: str
 ) -> None:
     reference = parse(text)
-    assert (reference.registry, reference.repository, reference.wanted) == (
+    assert (reference.registry, reference.repository, reference.digest or reference.tag) == (
         registry_,
         repository,
         wanted,
@@ -422,10 +422,7 @@ class Hostile(Quiet):
                 self.wfile.flush()
                 time.sleep(0.05)
         elif "/bad-location/" in path:
-            self.send_response(307)
-            self.send_header("Location", "https://[bad/x")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.redirect("https://[bad/x")
         elif "/bad-realm/" in path:
             self.challenge("https://[x/token")
         elif "/unicode-token/" in path and not path.startswith("/token"):
@@ -433,10 +430,7 @@ class Hostile(Quiet):
         elif path.startswith("/unicode"):
             self.answer(200, json.dumps({"token": "t\u20ack"}).encode())
         elif "/moved/" in path:
-            self.send_response(307)
-            self.send_header("Location", f"https://localhost:{Hostile.port}/elsewhere/manifest")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.redirect(f"https://localhost:{Hostile.port}/elsewhere/manifest")
         elif path.startswith("/elsewhere"):
             self.challenge(f"https://localhost:{Hostile.port}/evilrealm")
         elif path.startswith("/evilrealm"):
@@ -445,6 +439,12 @@ class Hostile(Quiet):
         else:
             return False
         return True
+
+    def redirect(self, location: str) -> None:
+        self.send_response(307)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def challenge(self, realm: str) -> None:
         self.send_response(401)
@@ -461,16 +461,9 @@ class Hostile(Quiet):
         elif self.headers.get("Authorization") != "Bearer t0ken-that-must-not-leak" or (
             "/denied/" in path
         ):
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", f'Bearer realm="{self.base}/token",service="x"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.challenge(f"{self.base}/token")
         elif "/blobs/" in path:  # to storage on another host name, as registries redirect
-            self.send_response(307)
-            location = f"https://localhost:{Hostile.port}/storage?X-Amz-Signature=abc"
-            self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.redirect(f"https://localhost:{Hostile.port}/storage?X-Amz-Signature=abc")
         elif "/slow/" in path:
             time.sleep(30)
         elif "/trickle/" in path:

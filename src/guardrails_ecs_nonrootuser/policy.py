@@ -928,7 +928,11 @@ def evaluate(properties: object, settings: Settings, images: ImageLookup | None 
             f"The task definition's properties must be an object, got {_kind(properties)}."
         )
     windows = _is_windows(properties.get("RuntimePlatform"))
-    platforms = task_platforms(properties.get("RuntimePlatform"))
+    platforms = (
+        ()
+        if settings.image_verification is ImageVerification.OFF
+        else task_platforms(properties.get("RuntimePlatform"))
+    )
     containers = properties.get("ContainerDefinitions")
     if containers is None:
         return Report((), windows)

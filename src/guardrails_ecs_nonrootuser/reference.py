@@ -57,11 +57,6 @@ class Reference(NamedTuple):
     def pinned(self) -> bool:
         return bool(self.digest)
 
-    @property
-    def wanted(self) -> str:
-        """What the manifest is asked for by: the digest when pinned, else the tag."""
-        return self.digest or self.tag or "latest"
-
 
 def _has_port(registry: str) -> bool:
     return ":" in registry and registry.rpartition(":")[2].isdigit()

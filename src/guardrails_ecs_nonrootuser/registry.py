@@ -45,6 +45,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from .policy import ImageSeen, ImageVerification, Platform, Settings
 from .reference import Reference, ReferenceError, parse
+from .remote import https_parts, time_left
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -262,14 +263,14 @@ class Client:
         """A registry answer to ``method`` on ``/v2/<repository>/<path>``: 200, authenticated
         as the registry asks; anything else is a ``ImageError`` (a HEAD may answer otherwise)."""
         host = reference.api_host
-        target = f"/v2/{reference.repository}/{path}"
+        url = f"https://{host}/v2/{reference.repository}/{path}"
         headers = {"Accept": _ACCEPT}
         scope = f"repository:{reference.repository}:pull"
         authorization = self._authorization(host, scope)
-        answer, moved = self._send(method, host, target, headers, authorization)
+        answer, moved = self._send(method, url, headers, authorization)
         if answer.status == 401 and not moved:  # a host it redirected to gets no credentials
             authorization = self._answer_challenge(reference, answer, scope)
-            answer, _ = self._send(method, host, target, headers, authorization)
+            answer, _ = self._send(method, url, headers, authorization)
         if method == "HEAD" or answer.status == 200:
             return answer
         raise ImageError(_status_problem(answer.status))
@@ -295,22 +296,20 @@ class Client:
         return value
 
     def _token(self, fields: dict[str, str], scope: str, given: tuple[str, str] | None) -> str:
-        realm = urllib.parse.urlsplit(fields.get("realm", ""))
-        if realm.scheme != "https" or not realm.hostname:
-            raise ImageError("the registry's token service is not an https URL")
-        query = dict(urllib.parse.parse_qsl(realm.query))
+        try:
+            host, port, target = https_parts(fields.get("realm", ""))
+        except ValueError as error:
+            raise ImageError(f"the registry's token service {error}") from None
+        path, _, query_text = target.partition("?")
+        query = dict(urllib.parse.parse_qsl(query_text))
         if fields.get("service"):
             query["service"] = fields["service"]
         query["scope"] = fields.get("scope") or scope
-        target = f"{realm.path or '/'}?{urllib.parse.urlencode(query)}"
         authorization = ""
         if given is not None:
             authorization = "Basic " + base64.b64encode(":".join(given).encode()).decode()
-        try:
-            port = realm.port or 443
-        except ValueError:
-            raise ImageError("the registry's token service has an invalid port") from None
-        answer, _ = self._send("GET", f"{realm.hostname}:{port}", target, {}, authorization)
+        url = f"https://{host}:{port}{path}?{urllib.parse.urlencode(query)}"
+        answer, _ = self._send("GET", url, {}, authorization)
         if answer.status != 200:
             raise ImageError(f"its registry's token service answered {answer.status}")
         content = _json_object(answer.body, "the token service's answer")
@@ -320,34 +319,29 @@ class Client:
         return token
 
     def _send(
-        self, method: str, host: str, target: str, headers: dict[str, str], authorization: str
+        self, method: str, url: str, headers: dict[str, str], authorization: str
     ) -> tuple[_Answer, bool]:
-        """One request and its redirects (https only, without ``authorization``); whether it
-        was redirected."""
+        """One request to an https ``url`` and its redirects (https only, without
+        ``authorization``); whether it was redirected."""
         for hop in range(MAX_REDIRECTS + 1):
+            try:
+                host, port, target = https_parts(url)
+            except ValueError as error:
+                raise ImageError(f"the registry's redirect {error}") from None
             sent = {**headers, **({"Authorization": authorization} if authorization else {})}
-            answer = self._once(method, host, target, sent)
+            answer = self._once(method, (host, port), target, sent)
             if answer.status not in (301, 302, 303, 307, 308):
                 return answer, hop > 0
-            location = urllib.parse.urlsplit(
-                urllib.parse.urljoin(f"https://{host}{target}", answer.headers.get("location", ""))
-            )
-            if location.scheme != "https" or not location.hostname:
-                raise ImageError("the registry redirected to a URL that is not https")
-            try:
-                port = location.port or 443
-            except ValueError:
-                raise ImageError("the registry redirected to an invalid port") from None
-            host = f"{location.hostname}:{port}"
-            target = (location.path or "/") + (f"?{location.query}" if location.query else "")
+            url = urllib.parse.urljoin(url, answer.headers.get("location", ""))
             authorization = ""  # never across a redirect
             headers = {key: value for key, value in headers.items() if key != "Accept"}
         raise ImageError(f"the registry redirected more than {MAX_REDIRECTS} times")
 
-    def _once(self, method: str, host: str, target: str, headers: dict[str, str]) -> _Answer:
+    def _once(
+        self, method: str, address: tuple[str, int], target: str, headers: dict[str, str]
+    ) -> _Answer:
         """One request; at the deadline its connection is shut, however the server trickles."""
-        name, _, port_text = host.rpartition(":") if _has_port(host) else (host, "", "443")
-        connection = _connection(name, int(port_text), self.context)
+        connection = _connection(*address, self.context)
         expired = threading.Event()
 
         def expire() -> None:
@@ -362,11 +356,11 @@ class Client:
         watchdog.start()
         response = None
         try:
-            connection.timeout = _left(self.deadline, CONNECT_TIMEOUT)
+            connection.timeout = time_left(self.deadline, CONNECT_TIMEOUT)
             connection.request(method, target, headers={"User-Agent": "ecs-nonroot", **headers})
             sock = connection.sock
             assert sock is not None
-            sock.settimeout(_left(self.deadline))
+            sock.settimeout(time_left(self.deadline))
             response = connection.getresponse()
             found = {key.lower(): value for key, value in response.getheaders()}
             if method == "HEAD" or response.status != 200:
@@ -396,7 +390,7 @@ class Client:
                 raise ImageError(f"the registry's answer is larger than {MAX_BODY:,} bytes")
             chunks.append(chunk)
             if not response.isclosed():
-                sock.settimeout(_left(self.deadline))
+                sock.settimeout(time_left(self.deadline))
         return b"".join(chunks)
 
 
@@ -425,17 +419,6 @@ def _connection(host: str, port: int, context: ssl.SSLContext) -> http.client.HT
             connection.set_tunnel(host, port)
             return connection
     return http.client.HTTPSConnection(host, port, context=context)
-
-
-def _has_port(host: str) -> bool:
-    return ":" in host and host.rpartition(":")[2].isdigit()
-
-
-def _left(deadline: float, most: float | None = None) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left if most is None else min(left, most)
 
 
 def _late() -> ImageSeen:

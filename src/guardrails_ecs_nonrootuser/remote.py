@@ -50,19 +50,15 @@ class _TimeoutError(PayloadError):
 def fetch(url: str) -> dict[str, Any]:
     """The JSON object at ``url``, read within ``DEADLINE`` seconds."""
     deadline = DEADLINE
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise PayloadError("its URL is not an https URL")
     try:
-        port = parts.port or 443
-    except ValueError:
-        raise PayloadError("its URL has an invalid port") from None
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host, port, target = https_parts(url)
+    except ValueError as error:
+        raise PayloadError(f"its URL {error}") from None
     ends = time.monotonic() + deadline
     context = ssl.create_default_context()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            body = _get(parts.hostname, port, target, context, ends)
+            body = _get(host, port, target, context, ends)
             break
         except _TimeoutError:
             raise PayloadError(f"it was not read within {deadline:g} seconds") from None
@@ -85,11 +81,11 @@ def _get(host: str, port: int, target: str, context: ssl.SSLContext, ends: float
     connection = http.client.HTTPSConnection(host, port, context=context)
     response = None
     try:
-        connection.timeout = _left(ends, CONNECT_TIMEOUT)
+        connection.timeout = time_left(ends, CONNECT_TIMEOUT)
         connection.request("GET", target, headers={"Accept": "application/json"})
         sock = connection.sock
         assert sock is not None
-        sock.settimeout(_left(ends))
+        sock.settimeout(time_left(ends))
         response = connection.getresponse()
         if response.status in _RETRY_STATUSES:
             raise _TransientError(f"the server answered {response.status}")
@@ -105,7 +101,7 @@ def _get(host: str, port: int, target: str, context: ssl.SSLContext, ends: float
                 raise PayloadError(f"it is larger than {MAX_BYTES:,} bytes")
             chunks.append(chunk)
             if not response.isclosed():
-                sock.settimeout(_left(ends))
+                sock.settimeout(time_left(ends))
         return b"".join(chunks)
     except ssl.SSLCertVerificationError:
         raise PayloadError("the server's certificate is not trusted") from None
@@ -122,7 +118,23 @@ def _get(host: str, port: int, target: str, context: ssl.SSLContext, ends: float
         connection.close()
 
 
-def _left(ends: float, most: float | None = None) -> float:
+def https_parts(url: str) -> tuple[str, int, str]:
+    """The host, port (443 unless given) and request target of an https URL; a ``ValueError``
+    says what is wrong with it ("is not an https URL", "has an invalid port")."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError
+    except ValueError:  # urlsplit's own: an unbalanced [ in the host
+        raise ValueError("is not an https URL") from None
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return parts.hostname, port, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def time_left(ends: float, most: float | None = None) -> float:
     """Seconds left before ``ends`` (at most ``most``); a timeout when none are."""
     left = ends - time.monotonic()
     if left <= 0:
