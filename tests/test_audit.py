@@ -124,17 +124,20 @@ def run_audit(env: dict[str, str], *arguments: str) -> tuple[int, Any, str]:
     return result.returncode, document, result.stderr
 
 
+def path(item: dict[str, Any]) -> str:
+    base = f"aws://{item['account']}/{item['region']}"
+    if item["kind"] == "stack":
+        return f"{base}/stack/{item['stack']}"
+    return f"{base}/task-definition/{item['family']}:{item['revision']}"
+
+
 def verdicts(document: Any) -> dict[str, str]:
-    """Path -> FAIL or PASS (the worst container verdict), or the file's status. The task
-    definition the stack created (moto names its family task-definition-NNNNNN) is "stack's"."""
+    """Path -> FAIL or PASS, or error when it could not be read. The task definition the stack
+    created (moto names its family task-definition-NNNNNN) is "stack's"."""
     found = {}
-    for file in document["files"]:
-        containers = [c for t in file["taskDefinitions"] for c in t["containers"]]
-        path = re.sub(r"/task-definition-[0-9]+:", "/stack's:", file["path"])
-        if file["status"] != "checked":
-            found[path] = file["status"]
-        else:
-            found[path] = "FAIL" if any(c["verdict"] == "FAIL" for c in containers) else "PASS"
+    for item in document["items"]:
+        where = re.sub(r"/task-definition-[0-9]+:", "/stack's:", path(item))
+        found[where] = "error" if item["verdict"] == "ERROR" else item["verdict"]
     return found
 
 
@@ -196,13 +199,12 @@ def test_accounts_by_role_with_one_unreadable_keep_the_rest_and_say_so(
     accounts = f"{CALLER},{MEMBER},{LOCKED}"
     code, document, _ = run_audit(aws, "--region", REGION, "--accounts", accounts, "--role", ROLE)
     assert code == 3  # partial: one account could not be read
-    assert verdicts(document) == {
-        **expected(CALLER),
-        **expected(MEMBER),
-        f"aws://{LOCKED}/{REGION}": "error",
-    }
-    (locked,) = [f for f in document["files"] if f["path"] == f"aws://{LOCKED}/{REGION}"]
-    assert locked["note"] == "cannot be read: AssumeRole: AccessDenied"
+    assert verdicts(document) == {**expected(CALLER), **expected(MEMBER)}
+    assert document["unreadable"] == [
+        {"account": LOCKED, "region": REGION, "reason": "cannot be read: AssumeRole: AccessDenied"}
+    ]
+    summary = document["summary"]
+    assert (summary["accounts"], summary["accountsRead"], summary["accountsUnreadable"]) == (3, 2, 1)
     assert Faults.seen.count("sts:AssumeRole") >= 2
 
 
@@ -284,7 +286,7 @@ def test_a_noecho_parameter_of_a_deployed_stack_is_unknown_not_its_default() -> 
         "StackId": f"arn:aws:cloudformation:{REGION}:{CALLER}:stack/workers/1",
         "Parameters": [{"ParameterKey": "WorkerUser", "ParameterValue": "****"}],
     }
-    report = _stack_report(Unit(CALLER, REGION), stack, template, Options())
+    report = _stack_report(Unit(CALLER, REGION), stack, template, Options()).report
     (task_definition,) = report.task_definitions
     assert [c.verdict for c in task_definition.containers] == ["UNRESOLVED"]
     assert "parameter WorkerUser is NoEcho" in task_definition.findings[0].message
@@ -299,8 +301,8 @@ def test_an_item_that_cannot_be_read_is_its_error_and_the_rest_is_read(
     assert code == 2  # an input could not be read
     stack = f"aws://{CALLER}/{REGION}/stack/workers"
     assert verdicts(document) == {**expected(CALLER), stack: "error"}
-    (file,) = [f for f in document["files"] if f["path"] == stack]
-    assert file["note"] == "cannot be read: GetTemplate: AccessDenied"
+    (item,) = [i for i in document["items"] if path(i) == stack]
+    assert item["note"] == "cannot be read: GetTemplate: AccessDenied"
 
 
 def test_the_exception_tag_and_exemptions_apply_to_deployed_task_definitions(
@@ -316,16 +318,16 @@ def test_the_exception_tag_and_exemptions_apply_to_deployed_task_definitions(
         tags=[{"key": "nonroot-exception", "value": "SEC-9 vendor router"}],
     )
     code, document, _ = run_audit(aws, "--region", REGION)
-    path = f"aws://{CALLER}/{REGION}/task-definition/tagged:1"
-    (file,) = [f for f in document["files"] if f["path"] == path]
-    (finding,) = file["taskDefinitions"][0]["findings"]
+    tagged = f"aws://{CALLER}/{REGION}/task-definition/tagged:1"
+    (item,) = [i for i in document["items"] if path(i) == tagged]
+    (finding,) = item["findings"]
     assert (code, finding["rule"]) == (1, "missing-user")
     assert "ECS agent 1.96.0" in finding["message"]
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"ExceptionTagKey": "nonroot-exception"}), encoding="utf-8")
     code, document, _ = run_audit(aws, "--region", REGION, "--config", str(config))
-    (file,) = [f for f in document["files"] if f["path"] == path]
-    (finding,) = file["taskDefinitions"][0]["findings"]
+    (item,) = [i for i in document["items"] if path(i) == tagged]
+    (finding,) = item["findings"]
     assert (code, finding["rule"], finding["level"]) == (0, "skipped-container", "note")
     assert finding["message"].endswith(
         'excepted by its tag "nonroot-exception": "SEC-9 vendor router".'

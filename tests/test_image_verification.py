@@ -658,13 +658,16 @@ def test_the_audit_reads_the_images_of_what_is_deployed(
             runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
         )
     settings = Settings.from_mapping({"ImageVerification": "TAG"})
-    reports, unreadable = audit.audit(
+    found: list[audit.Audited] = []
+    unreadable = audit.audit(
         session,
         audit.units_of(["123456789012"], ["eu-west-1"]),
         Options(settings),
+        found.append,
         image_client=docker_config.command_client,
     )
     assert unreadable == []
+    reports = [item.report for item in found]
     verdicts = {
         report.path.rpartition("/")[2]: [
             c.verdict for td in report.task_definitions for c in td.containers
@@ -685,7 +688,7 @@ class _Paged:
 
 
 class _RunningEcs:
-    """The ECS calls ``audit._in_use`` makes, answered in the API's shapes for one cluster
+    """The ECS calls ``audit.usage_of`` makes, answered in the API's shapes for one cluster
     whose tasks run the digests given (moto's tasks carry no ``imageDigest``)."""
 
     def __init__(self, tasks: list[dict[str, Any]]) -> None:
@@ -720,7 +723,7 @@ def test_the_audit_decides_a_running_task_by_the_digest_it_runs(trusted: Images)
     }
     again = {**task, "taskArn": task["taskArn"].replace("0123abcd", "4567ef01")}
     running: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {}
-    assert audit._in_use(_RunningEcs([task, again]), running) == {arn}
+    assert audit.usage_of(_RunningEcs([task, again]), running) == {arn: {audit.RUNNING_TASK}}
     assert running == {arn: {"0123abcd": (("app", pulled),)}}  # one set of digests, once
     definition = {
         "family": "web",
@@ -737,13 +740,16 @@ def test_the_audit_decides_a_running_task_by_the_digest_it_runs(trusted: Images)
             lambda: registry.Client(time.monotonic() + 10),
         )
 
-    registered = checked(lambda given: audit._task_definition_report(unit, definition, given))
+    def decided(given: Any, task: str | None = None) -> Any:
+        pinned = audit._pinned(definition, running[arn][task]) if task else definition
+        properties = audit._as_properties(pinned)
+        return audit._decided(
+            given, unit=unit, name="web:3", arn=arn, used_by=(), properties=properties, task=task
+        ).report
+
+    registered = checked(decided)
     assert registered.task_definitions[0].containers[0].verdict == "PASS"
-    now = checked(
-        lambda given: audit._running_report(
-            unit, definition, "0123abcd", running[arn]["0123abcd"], given
-        )
-    )
+    now = checked(lambda given: decided(given, "0123abcd"))
     assert now.path.endswith("task-definition/web:3/running-task/0123abcd")
     assert now.task_definitions[0].containers[0].verdict == "FAIL"
     assert 'sets USER "0"' in now.task_definitions[0].findings[0].message

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, NamedTuple, TypeVar
 
 from .docker_config import command_client
 from .policy import ImageVerification
@@ -56,29 +57,111 @@ class Unit(NamedTuple):
         return f"aws://{self.account}/{self.region}"
 
 
+class Audited(NamedTuple):
+    """One thing read and decided: a task definition revision, a running task of one (its
+    images as pulled), or a stack."""
+
+    unit: Unit
+    kind: str
+    """task-definition, running-task or stack."""
+    name: str
+    """family:revision, or the stack's name."""
+    arn: str | None
+    used_by: tuple[str, ...] | None
+    """What uses a task definition (service, running-task); None when that was not read."""
+    report: FileReport
+    task: str | None = None
+    """The running task's id (kind running-task)."""
+
+
+class Unreadable(NamedTuple):
+    """An account and Region, or a source, that could not be read at all."""
+
+    unit: Unit
+    reason: str
+
+
+SERVICE, RUNNING_TASK = "service", "running-task"
+Usage = dict[str, set[str]]
+"""By task definition ARN, what uses it (SERVICE, RUNNING_TASK)."""
+Sink = Callable[[Audited], None]
+
+
 def audit(
     session: Any,
     units: list[Unit],
     options: Options,
+    sink: Sink,
     *,
     role: str | None = None,
     in_use: bool = False,
     image_client: Callable[[Any], Client] = command_client,
     jobs: int = 8,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[FileReport], list[FileReport]]:
-    """The reports on everything in ``units``, and the units that could not be read. With
-    ``ImageVerification`` on, the images a unit's task definitions run are read after the unit
-    is (rule r), by ``image_client(session)`` (the unit's session reads its ECR)."""
+) -> list[Unreadable]:
+    """Read and decide everything in ``units`` (the roles source), each unit's results given to
+    ``sink`` in the calling thread as the unit is done; the units that could not be read are
+    returned. With ``ImageVerification`` on, the images a unit's task definitions run are read
+    after the unit is (rule r), by ``image_client(session)`` (the unit's session reads its
+    ECR)."""
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-    caller = session.client("sts", config=_config()).get_caller_identity()
+    session_for = sessions(session, role)
+
+    def read(unit: Unit) -> tuple[list[Audited], Unreadable | None]:
+        try:
+            account = session_for(unit.account)
+            found = list(_read_unit(account, unit, options, in_use))
+        except (BotoCoreError, ClientError) as error:
+            return [], Unreadable(unit, _unread(error))
+
+        def decide(images: ImageTable | None) -> list[Audited]:
+            given = options._replace(images=images)
+            return [item if isinstance(item, Audited) else item(given) for item in found]
+
+        return with_images(options.settings, decide, lambda: image_client(account)), None
+
+    unreadable: list[Unreadable] = []
+    for done, (found, error) in enumerate(bounded(read, units, jobs), 1):
+        for item in found:
+            sink(item)
+        unreadable += [error] if error is not None else []
+        if progress is not None:
+            progress(done, len(units))
+    return sorted(unreadable)
+
+
+Result = TypeVar("Result")
+Given = TypeVar("Given")
+
+
+def bounded(work: Callable[[Given], Result], items: Iterable[Given], jobs: int) -> Iterator[Result]:
+    """``work`` on every item, ``jobs`` at a time, each result as it is done; at most ``jobs``
+    results are held at once (a result handed on is not kept)."""
+    pending: set[Future[Result]] = set()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for item in items:
+            if len(pending) >= jobs:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+            pending.add(pool.submit(work, item))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in done)
+
+
+def sessions(session: Any, role: str | None) -> Callable[[str], Any]:
+    """The session for an account: the caller's own, or ``role`` assumed in it (once)."""
+    caller = session.client("sts", config=client_config()).get_caller_identity()
     partition = caller["Arn"].split(":")[1]
     sessions: dict[str, Any] = {}
+    locks: dict[str, threading.Lock] = {}
     lock = threading.Lock()
 
     def session_for(account: str) -> Any:
         with lock:
+            mine = locks.setdefault(account, threading.Lock())
+        with mine:  # one AssumeRole per account; accounts are assumed in parallel
             if account not in sessions:
                 sessions[account] = (
                     session
@@ -87,35 +170,181 @@ def audit(
                 )
             return sessions[account]
 
-    def read(unit: Unit) -> tuple[list[FileReport], FileReport | None]:
-        try:
-            account = session_for(unit.account)
-            found = list(_read_unit(account, unit, options, in_use))
-        except (BotoCoreError, ClientError) as error:
-            return [], FileReport(unit.path, "error", _unread(error))
+    return session_for
 
-        def decide(images: ImageTable | None) -> list[FileReport]:
-            given = options._replace(images=images)
-            return [item if isinstance(item, FileReport) else item(given) for item in found]
 
-        return with_images(options.settings, decide, lambda: image_client(account)), None
+TASK_DEFINITIONS = "AWS::ECS::TaskDefinition"
+_SELECTED = (
+    "accountId, awsRegion, arn, configurationItemStatus, configuration.TaskDefinitionArn, "
+    "configuration.Family, configuration.Status, configuration.ContainerDefinitions.Name, "
+    "configuration.ContainerDefinitions.Image, configuration.ContainerDefinitions.User, "
+    "configuration.ContainerDefinitions.FirelensConfiguration.Type, tags"
+)
+_GONE = frozenset({"ResourceDeleted", "ResourceDeletedNotRecorded"})
+PAGE = 100
+"""Results per page of an advanced query (SelectAggregateResourceConfig's most)."""
 
-    reports: list[FileReport] = []
-    unreadable: list[FileReport] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(units) or 1))) as pool:
-        futures = [pool.submit(read, unit) for unit in units]
-        for done, future in enumerate(as_completed(futures), 1):
-            found, error = future.result()
-            reports += found
-            unreadable += [error] if error is not None else []
+
+def queries(accounts: Sequence[str] = (), regions: Sequence[str] = ()) -> dict[str, str]:
+    """The advanced queries the config source runs: task definitions, services (what they
+    deploy), and how many task definitions each account and Region holds."""
+    where = f"resourceType = '{TASK_DEFINITIONS}'"
+    scope = ""
+    if accounts:
+        scope += f" AND accountId IN ({', '.join(_literal(a) for a in accounts)})"
+    if regions:
+        scope += f" AND awsRegion IN ({', '.join(_literal(r) for r in regions)})"
+    return {
+        "task-definitions": f"SELECT {_SELECTED} WHERE {where}{scope}",
+        "services": "SELECT accountId, awsRegion, configuration.TaskDefinition "
+        f"WHERE resourceType = 'AWS::ECS::Service'{scope}",
+        "units": f"SELECT accountId, awsRegion, COUNT(*) WHERE {where}{scope} "
+        "GROUP BY accountId, awsRegion",
+    }
+
+
+def _literal(text: str) -> str:
+    """An account id or Region as a query's string literal (nothing else is accepted)."""
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", text):
+        raise ValueError(f"not an account id or Region: {text!r}")
+    return f"'{text}'"
+
+
+def audit_config(
+    session: Any,
+    aggregator: str,
+    options: Options,
+    sink: Sink,
+    *,
+    accounts: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    role: str | None = None,
+    in_use: bool = False,
+    image_client: Callable[[Any], Client] = command_client,
+    jobs: int = 8,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Unreadable]:
+    """Read and decide every task definition an AWS Config aggregator records (the config
+    source), page by page, each given to ``sink`` in the calling thread; which a service
+    deploys is read from the aggregator too. With ``in_use``, what services deploy and
+    running tasks run is read in each account and Region (by assuming ``role``), and only
+    what is used is decided; the units that could not be read are returned (their task
+    definitions are all decided)."""
+    config = session.client("config", config=client_config())
+    asked = queries(accounts, regions)
+
+    def select(expression: str) -> Iterator[dict[str, Any]]:
+        paginator = config.get_paginator("select_aggregate_resource_config")
+        pages = paginator.paginate(
+            Expression=expression,
+            ConfigurationAggregatorName=aggregator,
+            PaginationConfig={"PageSize": PAGE},
+        )
+        for page in pages:
+            for result in page.get("Results", []):
+                row = json.loads(result)
+                if isinstance(row, dict):
+                    yield row
+
+    usage: dict[tuple[str, str, str], set[str]] = {}
+    for row in select(asked["services"]):
+        deployed = (row.get("configuration") or {}).get("TaskDefinition")
+        if isinstance(deployed, str) and deployed:
+            key = (str(row.get("accountId")), str(row.get("awsRegion")), _revision(deployed))
+            usage.setdefault(key, set()).add(SERVICE)
+    unreadable: list[Unreadable] = []
+    unknown: set[Unit] = set()
+    if in_use:
+        units = sorted(
+            Unit(str(row.get("accountId")), str(row.get("awsRegion")))
+            for row in select(asked["units"])
+        )
+        session_for = sessions(session, role)
+        for unit, used in bounded(functools.partial(_used_in, session_for), units, jobs):
+            if isinstance(used, Unreadable):
+                unreadable.append(used)
+                unknown.add(unit)
+                continue
+            for arn, users in used.items():
+                key = (unit.account, unit.region, _revision(arn))
+                usage.setdefault(key, set()).update(users)
+    images = lambda: image_client(session)  # noqa: E731 - the caller's credentials read images
+    page: list[dict[str, Any]] = []
+    read = 0
+
+    def decide_page() -> None:
+        def decide(table: ImageTable | None) -> list[Audited]:
+            given = options._replace(images=table)
+            return [_config_item(row, usage, unknown, given) for row in page]
+
+        for item in with_images(options.settings, decide, images):
+            if item.used_by or not in_use or item.unit in unknown:
+                sink(item)
+        page.clear()
+
+    for row in select(asked["task-definitions"]):
+        if row.get("configurationItemStatus") in _GONE:
+            continue
+        status = (row.get("configuration") or {}).get("Status")
+        if status not in (None, "ACTIVE") and not usage.get(_key(row)):
+            continue  # INACTIVE, and used by nothing: as the roles source, not read
+        page.append(row)
+        read += 1
+        if len(page) == PAGE:
+            decide_page()
             if progress is not None:
-                progress(done, len(units))
-    return sorted(reports, key=lambda r: r.path), sorted(unreadable, key=lambda r: r.path)
+                progress(read, 0)
+    decide_page()
+    return sorted(unreadable)
+
+
+def _used_in(session_for: Callable[[str], Any], unit: Unit) -> tuple[Unit, Usage | Unreadable]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        ecs = session_for(unit.account).client(
+            "ecs", region_name=unit.region, config=client_config()
+        )
+        return unit, usage_of(ecs, {})
+    except (BotoCoreError, ClientError) as error:
+        return unit, Unreadable(unit, _unread(error))
+
+
+def _revision(task_definition: str) -> str:
+    """family:revision, from an ARN or from itself."""
+    return task_definition.rpartition(":task-definition/")[2] or task_definition
+
+
+def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    configuration = row.get("configuration") or {}
+    arn = configuration.get("TaskDefinitionArn") or row.get("arn") or ""
+    return (str(row.get("accountId")), str(row.get("awsRegion")), _revision(str(arn)))
+
+
+def _config_item(
+    row: Mapping[str, Any],
+    usage: Mapping[tuple[str, str, str], set[str]],
+    unknown: set[Unit],
+    options: Options,
+) -> Audited:
+    """One configuration item, decided."""
+    account, region, name = _key(row)
+    unit = Unit(account, region)
+    configuration = row.get("configuration") or {}
+    arn = configuration.get("TaskDefinitionArn") or row.get("arn") or None
+    used_by = None if unit in unknown else tuple(sorted(usage.get((account, region, name), ())))
+    if not name or not isinstance(configuration.get("ContainerDefinitions"), list):
+        name = name or str(configuration.get("Family") or "?")
+        reason = "AWS Config records no container definitions for it: it cannot be decided"
+        report = FileReport(f"{unit.path}/task-definition/{name}", "error", reason)
+        return Audited(unit, "task-definition", name, arn, used_by, report)
+    properties = config_properties(configuration, row.get("tags"))
+    return _decided(options, unit=unit, name=name, arn=arn, used_by=used_by, properties=properties)
 
 
 def accounts_of_organization(session: Any) -> list[str]:
     """The ACTIVE accounts of the caller's organization."""
-    client = session.client("organizations", config=_config())
+    client = session.client("organizations", config=client_config())
     return sorted(
         account["Id"]
         for page in client.get_paginator("list_accounts").paginate()
@@ -125,22 +354,22 @@ def accounts_of_organization(session: Any) -> list[str]:
 
 
 def caller_account(session: Any) -> str:
-    account: str = session.client("sts", config=_config()).get_caller_identity()["Account"]
+    account: str = session.client("sts", config=client_config()).get_caller_identity()["Account"]
     return account
 
 
-def _config() -> Any:
+def client_config() -> Any:
     from botocore.config import Config  # type: ignore[import-untyped]
 
     return Config(
-        retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30
+        retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30
     )
 
 
 def _assumed(session: Any, role_arn: str) -> Any:
     import boto3
 
-    credentials = session.client("sts", config=_config()).assume_role(
+    credentials = session.client("sts", config=client_config()).assume_role(
         RoleArn=role_arn, RoleSessionName=ROLE_SESSION
     )["Credentials"]
     return boto3.Session(
@@ -150,7 +379,7 @@ def _assumed(session: Any, role_arn: str) -> Any:
     )
 
 
-def _reason(error: Exception) -> str:
+def reason(error: Exception) -> str:
     """What failed, by its error code (never a message that may quote a request)."""
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
@@ -160,54 +389,71 @@ def _reason(error: Exception) -> str:
     return type(error).__name__
 
 
-Pending = Callable[[Options], FileReport]
-"""A task definition or stack read, to be checked with the options given."""
+Pending = Callable[[Options], Audited]
+"""A task definition or stack read, to be decided with the options given."""
 
 
 def _read_unit(
     session: Any, unit: Unit, options: Options, in_use: bool
-) -> Iterator[FileReport | Pending]:
+) -> Iterator[Audited | Pending]:
     """Everything in one account and Region, read; a task definition or stack that cannot be
     read is that item's error, and the rest is still read (a list that cannot be read fails the
-    unit)."""
+    unit). What uses each task definition is read too; ``in_use`` keeps only what is used."""
     from botocore.exceptions import ClientError
 
-    config = _config()
+    config = client_config()
     ecs = session.client("ecs", region_name=unit.region, config=config)
     cloudformation = session.client("cloudformation", region_name=unit.region, config=config)
     running: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {}
-    arns = _in_use(ecs, running) if in_use else _active(ecs)
+    usage = usage_of(ecs, running)
+    arns = set(usage) if in_use else _active(ecs) | set(usage)  # a deregistered one may run
     # Tags only when an exception tag is configured: nothing else reads them.
     include = {"include": ["TAGS"]} if options.settings.exception_tag_key else {}
     for arn in sorted(arns):
+        used_by = tuple(sorted(usage.get(arn, ())))
         try:
             response = ecs.describe_task_definition(taskDefinition=arn, **include)
             definition = {**response["taskDefinition"], "tags": response.get("tags", [])}
         except ClientError as error:
             name = arn.rpartition("/")[2]
-            yield FileReport(f"{unit.path}/task-definition/{name}", "error", _unread(error))
+            report = FileReport(f"{unit.path}/task-definition/{name}", "error", _unread(error))
+            yield Audited(unit, "task-definition", name, arn, used_by, report)
             continue
-        yield functools.partial(_task_definition_report, unit, definition)
+        properties = _as_properties(definition)
+        name = f"{definition['family']}:{definition['revision']}"
+        yield functools.partial(
+            _decided, unit=unit, name=name, arn=arn, used_by=used_by, properties=properties
+        )
         if options.settings.image_verification is not ImageVerification.OFF:
             for task, digests in running.get(arn, {}).items():
-                yield functools.partial(_running_report, unit, definition, task, digests)
+                pinned = _as_properties(_pinned(definition, digests))
+                yield functools.partial(
+                    _decided,
+                    unit=unit,
+                    name=name,
+                    arn=arn,
+                    used_by=used_by,
+                    properties=pinned,
+                    task=task,
+                )
     for page in cloudformation.get_paginator("describe_stacks").paginate():
         for stack in page["Stacks"]:
             if stack.get("StackStatus") == "DELETE_COMPLETE":
                 continue
+            name = stack["StackName"]
             try:
                 body = cloudformation.get_template(
                     StackName=stack["StackId"], TemplateStage="Processed"
                 )["TemplateBody"]
             except ClientError as error:
-                path = f"{unit.path}/stack/{stack['StackName']}"
-                yield FileReport(path, "error", _unread(error))
+                report = FileReport(f"{unit.path}/stack/{name}", "error", _unread(error))
+                yield Audited(unit, "stack", name, stack["StackId"], None, report)
                 continue
             yield functools.partial(_stack_report, unit, stack, body)
 
 
 def _unread(error: Exception) -> str:
-    return f"cannot be read: {_reason(error)}"
+    return f"cannot be read: {reason(error)}"
 
 
 def _active(ecs: Any) -> set[str]:
@@ -217,21 +463,24 @@ def _active(ecs: Any) -> set[str]:
     }
 
 
-def _in_use(ecs: Any, running: dict[str, dict[str, tuple[tuple[str, str], ...]]]) -> set[str]:
-    """The task definitions services deploy (every deployment) and running tasks run; into
-    ``running``, by task definition, the image digests its running tasks run (each distinct set
-    of container names and ``imageDigest`` once, under the first task that runs it)."""
-    used: set[str] = set()
+def usage_of(ecs: Any, running: dict[str, dict[str, tuple[tuple[str, str], ...]]]) -> Usage:
+    """What uses each task definition: services (every deployment of each) and running tasks;
+    into ``running``, by task definition, the image digests its running tasks run (each
+    distinct set of container names and ``imageDigest`` once, under the first task that runs
+    it)."""
+    used: Usage = {}
     for cluster in _all(ecs, "list_clusters", "clusterArns"):
         services = list(_all(ecs, "list_services", "serviceArns", cluster=cluster))
         for batch in _batches(services, 10):
             for service in ecs.describe_services(cluster=cluster, services=batch)["services"]:
-                used.add(service["taskDefinition"])
-                used.update(d["taskDefinition"] for d in service.get("deployments", []))
+                deployed = [service.get("taskDefinition")]
+                deployed += [d.get("taskDefinition") for d in service.get("deployments", [])]
+                for arn in filter(None, deployed):
+                    used.setdefault(arn, set()).add(SERVICE)
         tasks = list(_all(ecs, "list_tasks", "taskArns", cluster=cluster, desiredStatus="RUNNING"))
         for batch in _batches(tasks, 100):
             for task in ecs.describe_tasks(cluster=cluster, tasks=batch)["tasks"]:
-                used.add(task["taskDefinitionArn"])
+                used.setdefault(task["taskDefinitionArn"], set()).add(RUNNING_TASK)
                 digests = tuple(
                     sorted(
                         (container["name"], container["imageDigest"])
@@ -256,7 +505,7 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _as_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """An ECS API task definition as the properties CloudFormation sends the hook."""
+    """An ECS API task definition (camelCase) as the properties CloudFormation sends the hook."""
     containers = []
     for container in definition.get("containerDefinitions", []):
         item = {"Name": container.get("name"), "Image": container.get("image")}
@@ -265,40 +514,78 @@ def _as_properties(definition: Mapping[str, Any]) -> dict[str, Any]:
         if "firelensConfiguration" in container:
             item["FirelensConfiguration"] = {"Type": container["firelensConfiguration"].get("type")}
         containers.append(item)
-    properties: dict[str, Any] = {"ContainerDefinitions": containers}
     platform = definition.get("runtimePlatform") or {}
-    fields = {
-        "OperatingSystemFamily": "operatingSystemFamily",
-        "CpuArchitecture": "cpuArchitecture",
-    }
-    if any(platform.get(field) for field in fields.values()):
-        properties["RuntimePlatform"] = {
-            key: platform[field] for key, field in fields.items() if platform.get(field)
-        }
-    if definition.get("tags"):
-        properties["Tags"] = [
-            {"Key": t.get("key"), "Value": t.get("value")} for t in definition["tags"]
-        ]
+    return _properties(
+        containers,
+        {
+            "OperatingSystemFamily": platform.get("operatingSystemFamily"),
+            "CpuArchitecture": platform.get("cpuArchitecture"),
+        },
+        [(t.get("key"), t.get("value")) for t in definition.get("tags") or ()],
+    )
+
+
+def config_properties(configuration: Mapping[str, Any], tags: Any) -> dict[str, Any]:
+    """An AWS Config configuration item's ``configuration`` (CloudFormation's PascalCase names)
+    and ``tags`` as the properties CloudFormation sends the hook. The stored item has no
+    ``RuntimePlatform`` today: a task definition without one is decided for every platform."""
+    containers = []
+    for container in configuration.get("ContainerDefinitions") or ():
+        if not isinstance(container, Mapping):
+            containers.append(container)  # decided as the malformed value it is
+            continue
+        item = {"Name": container.get("Name"), "Image": container.get("Image")}
+        if "User" in container:
+            item["User"] = container["User"]
+        firelens = container.get("FirelensConfiguration")
+        if isinstance(firelens, Mapping):
+            item["FirelensConfiguration"] = {"Type": firelens.get("Type")}
+        containers.append(item)
+    platform = configuration.get("RuntimePlatform")
+    platform = platform if isinstance(platform, Mapping) else {}
+    if isinstance(tags, Mapping):  # a configuration item's tags: a map
+        pairs = list(tags.items())
+    else:  # an advanced query's: a list of {key, value, tag}
+        pairs = [(t.get("key"), t.get("value")) for t in tags or () if isinstance(t, Mapping)]
+    return _properties(
+        containers,
+        {key: platform.get(key) for key in ("OperatingSystemFamily", "CpuArchitecture")},
+        pairs,
+    )
+
+
+def _properties(
+    containers: list[Any], platform: Mapping[str, Any], tags: list[tuple[Any, Any]]
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {"ContainerDefinitions": containers}
+    if any(platform.values()):
+        properties["RuntimePlatform"] = {key: value for key, value in platform.items() if value}
+    if tags:
+        properties["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
     return properties
 
 
-def _task_definition_report(
-    unit: Unit, definition: Mapping[str, Any], options: Options
-) -> FileReport:
-    name = f"{definition['family']}:{definition['revision']}"
-    resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": _as_properties(definition)}
-    template = json.dumps({"Resources": {name: resource}}).encode()
-    report = check_file(f"{unit.path}/task-definition/{name}", template, options)
-    return _unplaced(report)
-
-
-def _running_report(
-    unit: Unit,
-    definition: Mapping[str, Any],
-    task: str,
-    digests: tuple[tuple[str, str], ...],
+def _decided(
     options: Options,
-) -> FileReport:
+    *,
+    unit: Unit,
+    name: str,
+    arn: str | None,
+    used_by: tuple[str, ...] | None,
+    properties: Mapping[str, Any],
+    task: str | None = None,
+) -> Audited:
+    """A task definition's properties decided as a template holding it: a running task's (its
+    images pinned to what it pulled) when ``task`` is given."""
+    resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
+    template = json.dumps({"Resources": {name: resource}}).encode()
+    path = f"{unit.path}/task-definition/{name}" + (f"/running-task/{task}" if task else "")
+    report = _unplaced(check_file(path, template, options))
+    kind = "running-task" if task else "task-definition"
+    return Audited(unit, kind, name, arn, used_by, report, task)
+
+
+def _pinned(definition: Mapping[str, Any], digests: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """The task definition as a running task runs it: each container's image pinned to the
     digest the task pulled (``DescribeTasks``' ``imageDigest``), so what runs as root now is
     decided on what runs, not on what a tag names today."""
@@ -309,12 +596,7 @@ def _running_report(
         if digest and isinstance(image, str):
             written = {**written, "image": f"{_without_tag(image)}@{digest}"}  # noqa: PLW2901
         containers.append(written)
-    name = f"{definition['family']}:{definition['revision']}"
-    pinned = {**definition, "containerDefinitions": containers}
-    resource = {"Type": "AWS::ECS::TaskDefinition", "Properties": _as_properties(pinned)}
-    template = json.dumps({"Resources": {name: resource}}).encode()
-    path = f"{unit.path}/task-definition/{name}/running-task/{task}"
-    return _unplaced(check_file(path, template, options))
+    return {**definition, "containerDefinitions": containers}
 
 
 def _without_tag(image: str) -> str:
@@ -339,7 +621,7 @@ def _unplaced(report: FileReport) -> FileReport:
     )
 
 
-def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Options) -> FileReport:
+def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Options) -> Audited:
     text = body if isinstance(body, str) else json.dumps(body)
     values: dict[str, str | Unresolved] = {
         "AWS::AccountId": unit.account,
@@ -356,9 +638,10 @@ def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Opti
         elif value is not None:
             values[name] = value
     path = f"{unit.path}/stack/{stack['StackName']}"
-    return check_file(
+    report = check_file(
         path, text.encode("utf-8", "surrogatepass"), options._replace(parameters=values)
     )
+    return Audited(unit, "stack", stack["StackName"], stack["StackId"], None, report)
 
 
 def terminal_progress(done: int, total: int) -> None:

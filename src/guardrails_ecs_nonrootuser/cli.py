@@ -21,8 +21,8 @@ import fnmatch
 import os
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .loader import may_hold_task_definitions
@@ -40,6 +40,10 @@ from .report import (
 )
 from .resolve import PSEUDO_PARAMETERS
 from .scan import CANNOT_HOLD, NOT_A_TEMPLATE, FileReport, Options, check_file
+
+if TYPE_CHECKING:
+    from .audit import Audited
+    from .audit_report import Tally
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
 DEFAULT_EXCLUDES = (".*", "node_modules", "__pycache__")
@@ -152,8 +156,9 @@ def _colour() -> bool:
 
 def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`ecs-nonroot audit`: exit codes as check's, or EXIT_PARTIAL when some account or Region
-    could not be read (what could be is reported)."""
-    from . import audit, docker_config
+    could not be read (what could be is reported), or some finding could not be sent to
+    Security Hub."""
+    from . import audit, audit_report, security_hub
 
     try:
         import boto3
@@ -163,37 +168,103 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    try:
-        options, config = _options(args)
-        session = boto3.Session()
-        regions = [r for item in args.region for r in item.split(",") if r]
-        if not regions and session.region_name:
-            regions = [session.region_name]
-        if not regions:
-            raise ValueError("no Region: give --region (or set AWS_REGION)")
+    tally = audit_report.Tally()
+    with audit_report.Store() as store:
+
+        def sink(item: audit.Audited) -> None:
+            found = audit_report.record(item)
+            tally.add(found)
+            store.add(found)
+
+        try:
+            options, config = _options(args)
+            session = boto3.Session()
+            accounts = _audit_read(args, session, options, sink, tally)
+        except Exception as error:  # credentials, Organizations, the aggregator, the caller
+            print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            if args.format == "json":
+                audit_report.write_json(
+                    sys.stdout, store.records(), tally, source=args.source, config=config,
+                    accounts=accounts,
+                )  # fmt: skip
+            elif args.format == "csv":
+                audit_report.write_csv(sys.stdout, store.records())
+            elif args.format == "asff":
+                security_hub.write_asff(sys.stdout, store.records())
+            else:
+                audit_report.write_text(
+                    sys.stdout, store.records(), tally, source=args.source,
+                    verbose=args.verbose, accounts=accounts,
+                )  # fmt: skip
+            sys.stdout.flush()
+        except BrokenPipeError:  # nothing more can be written: the rest goes nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = tally.exit_code()
+        if args.to_security_hub:
+            session_for = audit.sessions(session, args.role)
+            sent = security_hub.send(
+                store.records(),
+                lambda account, region: session_for(account).client(
+                    "securityhub", region_name=region, config=audit.client_config()
+                ),
+                complete=not args.in_use,
+                unreadable={(u.unit.account, u.unit.region) for u in tally.unreadable},
+            )
+            line = f"Security Hub: {sent.imported} findings imported, {sent.resolved} resolved"
+            for text in [line, *(f"Security Hub: not sent: {failed}" for failed in sent.failed)]:
+                print(printable(f"{parser.prog}: {text}"), file=sys.stderr)
+            code = audit.EXIT_PARTIAL if sent.failed else code
+    return code
+
+
+def _audit_read(
+    args: argparse.Namespace,
+    session: Any,
+    options: Options,
+    sink: Callable[[Audited], None],
+    tally: Tally,
+) -> list[str] | None:
+    """Read and decide from the source asked for, into ``sink``; the accounts listed (None
+    for the config source: the aggregator's)."""
+    from . import audit, docker_config
+
+    regions = [r for item in args.region for r in item.split(",") if r]
+    accounts = [a for item in args.accounts or () for a in item.split(",") if a]
+    if any(not (a.isascii() and a.isdigit() and len(a) == 12) for a in accounts):
+        raise ValueError("--accounts wants 12-digit account ids")
+    shared = {
+        "role": args.role,
+        "in_use": args.in_use,
+        "image_client": docker_config.command_client,
+        "jobs": args.jobs,
+        "progress": audit.terminal_progress,
+    }
+    if args.source == "config":
+        if not args.aggregator:
+            raise ValueError("--source config needs --aggregator NAME")
+        if not session.region_name:
+            raise ValueError("no Region for the aggregator: set AWS_REGION")
         if args.organization:
-            accounts = audit.accounts_of_organization(session)
-        elif args.accounts:
-            accounts = [a for item in args.accounts for a in item.split(",") if a]
-        else:
-            accounts = [audit.caller_account(session)]
-        if any(not (a.isascii() and a.isdigit() and len(a) == 12) for a in accounts):
-            raise ValueError("--accounts wants 12-digit account ids")
-        reports, unreadable = audit.audit(
-            session,
-            audit.units_of(accounts, regions),
-            options,
-            role=args.role,
-            in_use=args.in_use,
-            image_client=docker_config.command_client,
-            jobs=args.jobs,
-            progress=audit.terminal_progress,
+            raise ValueError("--organization goes with --source roles: the aggregator has them")
+        tally.unreadable = audit.audit_config(
+            session, args.aggregator, options, sink, accounts=accounts, regions=regions, **shared
         )
-    except Exception as error:  # credentials, Organizations, or the caller's identity
-        print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
-        return EXIT_USAGE
-    _print([*unreadable, *reports], args.format, _detail(args), options, config)
-    return audit.EXIT_PARTIAL if unreadable else exit_code(reports)
+        return None
+    if args.aggregator:
+        raise ValueError("--aggregator goes with --source config")
+    if not regions and session.region_name:
+        regions = [session.region_name]
+    if not regions:
+        raise ValueError("no Region: give --region (or set AWS_REGION)")
+    if args.organization:
+        accounts = audit.accounts_of_organization(session)
+    elif not accounts:
+        accounts = [audit.caller_account(session)]
+    units = audit.units_of(accounts, regions)
+    tally.unreadable = audit.audit(session, units, options, sink, **shared)
+    return accounts
 
 
 def _audit_error(error: Exception) -> str:
@@ -256,8 +327,25 @@ def _parser() -> argparse.ArgumentParser:
         description=_AUDIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _policy_arguments(audit)
-    audit.add_argument("--region", action="append", default=[], help="Region(s), comma-separated")
+    _policy_arguments(audit, audit=True)
+    audit.add_argument(
+        "--source",
+        choices=("roles", "config"),
+        default="roles",
+        help="roles (default): read each account and Region through the ECS and CloudFormation "
+        "APIs; config: read task definitions from an AWS Config aggregator (--aggregator)",
+    )
+    audit.add_argument(
+        "--aggregator",
+        metavar="NAME",
+        help="the AWS Config aggregator (--source config), in the session's Region",
+    )
+    audit.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        help="Region(s), comma-separated (--source config: only these)",
+    )
     where = audit.add_mutually_exclusive_group()
     where.add_argument("--accounts", action="append", help="account ids, comma-separated")
     where.add_argument(
@@ -270,29 +358,50 @@ def _parser() -> argparse.ArgumentParser:
         help="only task definitions that services deploy or running tasks run",
     )
     audit.add_argument(
-        "--jobs", type=_positive, default=8, help="accounts and Regions read at once"
+        "--jobs", type=_positive, default=16, help="accounts and Regions read at once"
+    )
+    audit.add_argument(
+        "--to-security-hub",
+        action="store_true",
+        help="also import the findings into Security Hub, in the account and Region of each "
+        "resource (through --role elsewhere than the caller's account), and resolve ours "
+        "that are no longer found",
     )
     return parser
 
 
 _AUDIT_EXTRA = "guardrails-ecs-nonrootuser[audit]"
-_AUDIT_HELP = """Decide what is deployed with the hook's policy and configuration, before enforcing:
-every ACTIVE task definition revision (--in-use: only those in use) from the ECS API, and every
-stack's template with its own parameter values ("would be blocked on its next update"). Reads
-the caller's account, or --accounts / --organization by assuming --role in each. Exit codes as
-check's, and 3 when some account or Region could not be read (the rest is reported)."""
+_AUDIT_HELP = """Decide what is deployed with the hook's policy and configuration, before enforcing.
+--source roles (default): every ACTIVE task definition revision (--in-use: only those services
+deploy or running tasks run) from the ECS API, and every stack's template with its own parameter
+values ("blocked at its next update"), in the caller's account, or --accounts / --organization by
+assuming --role in each. --source config: every task definition an AWS Config aggregator records
+across the organization, with no role in each account (--in-use reads usage through --role).
+The report groups by account and Region and ends with a summary; --to-security-hub sends it to
+Security Hub. Exit codes as check's, and 3 when some account or Region could not be read (the
+rest is reported) or a finding could not be sent."""
 
 
-def _policy_arguments(command: argparse.ArgumentParser) -> None:
+def _policy_arguments(command: argparse.ArgumentParser, *, audit: bool = False) -> None:
     """The arguments check and audit share: output, configuration and the policy's settings."""
-    command.add_argument(
-        "--format",
-        choices=("text", "json", "sarif", "github", "junit"),
-        default="text",
-        help="text (default): one line per finding; json: every detail; sarif: for code "
-        "scanning; github: workflow commands, annotations on the pull request; junit: XML "
-        "test reports (GitLab, Jenkins, Azure DevOps)",
-    )
+    if audit:
+        command.add_argument(
+            "--format",
+            choices=("text", "json", "csv", "asff"),
+            default="text",
+            help="text (default): by account and Region, with counts and a summary table; "
+            "json: every record; csv: a row per finding, for spreadsheets; asff: the AWS "
+            "Security Finding Format, a finding per failing container",
+        )
+    else:
+        command.add_argument(
+            "--format",
+            choices=("text", "json", "sarif", "github", "junit"),
+            default="text",
+            help="text (default): one line per finding; json: every detail; sarif: for code "
+            "scanning; github: workflow commands, annotations on the pull request; junit: XML "
+            "test reports (GitLab, Jenkins, Azure DevOps)",
+        )
     detail = command.add_mutually_exclusive_group()
     detail.add_argument(
         "-q", "--quiet", action="store_true", help="text: only errors, warnings and the summary"
