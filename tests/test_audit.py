@@ -5,7 +5,9 @@ and throttling.
 
 moto assumes any role and never throttles; a small proxy in front of it (``Faults``) refuses
 AssumeRole into one account with AccessDenied and answers the first ListTaskDefinitions calls
-with ThrottlingException, as STS and ECS answer those (documented error codes), and forwards
+with ThrottlingException and the first BatchImportFindings calls with TooManyRequestsException,
+as STS, ECS and Security Hub answer those (documented error codes); it answers Security Hub's
+BatchUpdateFindings, which moto does not model, as processed and keeps the request; it forwards
 everything else."""
 
 import http.client
@@ -36,8 +38,10 @@ class Faults(http.server.BaseHTTPRequestHandler):
 
     upstream = ""
     throttle_left = 0
+    throttle_imports = 0
     deny_templates = False
     seen: list[str] = []  # noqa: RUF012 - the calls (service:Action) it saw, in order
+    workflow: list[dict[str, Any]] = []  # noqa: RUF012 - BatchUpdateFindings' requests
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -57,12 +61,27 @@ class Faults(http.server.BaseHTTPRequestHandler):
         elif action == "GetTemplate" and Faults.deny_templates:
             denied = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
             self.reply(403, denied + b"<Message>no</Message></Error></ErrorResponse>", "text/xml")
+        elif self.path == "/findings/import" and Faults.throttle_imports > 0:
+            Faults.throttle_imports -= 1
+            self.send_response(429)
+            self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
         elif action == "ListTaskDefinitions" and Faults.throttle_left > 0:
             Faults.throttle_left -= 1
             throttled = {"__type": "ThrottlingException", "message": "Rate exceeded"}
             self.reply(400, json.dumps(throttled).encode(), "application/x-amz-json-1.1")
         else:
             self.forward(body)
+
+    def do_PATCH(self) -> None:
+        """BatchUpdateFindings, which moto does not model: kept, and answered as processed."""
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        assert self.path == "/findings/batchupdate", self.path
+        Faults.workflow.append(body)
+        answer = {"ProcessedFindings": body["FindingIdentifiers"], "UnprocessedFindings": []}
+        self.reply(200, json.dumps(answer).encode(), "application/json")
 
     def forward(self, body: bytes) -> None:
         host, port = self.upstream.removeprefix("http://").split(":")
@@ -91,6 +110,7 @@ def aws(tmp_path: Path) -> Iterator[dict[str, str]]:
     request = urllib.request.Request(f"{Faults.upstream}/moto-api/reset", method="POST")
     urllib.request.urlopen(request).close()
     Faults.throttle_left, Faults.seen, Faults.deny_templates = 0, [], False
+    Faults.throttle_imports, Faults.workflow = 0, []
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Faults)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     env = {
@@ -204,7 +224,8 @@ def test_accounts_by_role_with_one_unreadable_keep_the_rest_and_say_so(
         {"account": LOCKED, "region": REGION, "reason": "cannot be read: AssumeRole: AccessDenied"}
     ]
     summary = document["summary"]
-    assert (summary["accounts"], summary["accountsRead"], summary["accountsUnreadable"]) == (3, 2, 1)
+    read = (summary["accounts"], summary["accountsRead"], summary["accountsUnreadable"])
+    assert read == (3, 2, 1)
     assert Faults.seen.count("sts:AssumeRole") >= 2
 
 

@@ -1028,7 +1028,7 @@ def test_audit_lines_run_against_an_organization(
     deploy(moto_environment, member["CreateAccountStatus"]["AccountId"])
     result = run(command.text, ROOT, moto_environment)
     assert result.returncode == command.exit_code, result.stdout + result.stderr
-    assert "/stack/workers" in result.stdout  # the stack, decided with its own parameters
+    assert "  stack/workers " in result.stdout  # the stack, decided with its own parameters
 
 
 # --- pre-commit --------------------------------------------------------------------------
