@@ -17,14 +17,20 @@ PARLIAMENT_VENV = ROOT / ".cache" / "parliament-venv"
 
 
 def policy(name: str) -> dict[str, Any]:
-    """A policy document: a JSON file, or the inline policy of the audit member role template."""
+    """A policy document: a JSON file, or every statement of the audit member role template
+    (its inline policy, and its policy for Security Hub, as with SecurityHubFindings true)."""
     if name.endswith(".json"):
         loaded: dict[str, Any] = json.loads((IAM / name).read_text(encoding="utf-8"))
         return loaded
     template = yaml.load((IAM / name).read_text(encoding="utf-8"), _Template)
-    role = template["Resources"]["AuditRole"]["Properties"]
-    document: dict[str, Any] = role["Policies"][0]["PolicyDocument"]
-    return document
+    resources = template["Resources"]
+    documents = [p["PolicyDocument"] for p in resources["AuditRole"]["Properties"]["Policies"]]
+    documents += [
+        r["Properties"]["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::RolePolicy"
+    ]
+    return {"Version": "2012-10-17", "Statement": [s for d in documents for s in d["Statement"]]}
 
 
 class _Template(yaml.SafeLoader):

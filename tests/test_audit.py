@@ -33,6 +33,10 @@ from moto.server import ThreadedMotoServer
 LOCKED = "222222222222"
 
 
+_REST_ACTIONS = {"/findings/import": "BatchImportFindings", "/findings": "GetFindings"}
+"""Security Hub's operations (REST) by path."""
+
+
 class Faults(http.server.BaseHTTPRequestHandler):
     """Forwards to moto, except for the faults it is set to answer."""
 
@@ -49,9 +53,13 @@ class Faults(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target", "")
-        action = target.rpartition(".")[2] or dict(
-            item.split("=", 1) for item in body.decode().split("&") if "=" in item
-        ).get("Action", "")
+        action = (
+            target.rpartition(".")[2]
+            or _REST_ACTIONS.get(self.path)
+            or dict(item.split("=", 1) for item in body.decode().split("&") if "=" in item).get(
+                "Action", ""
+            )
+        )
         scope = self.headers.get("Authorization", "").split("Credential=")[-1].split("/")
         Faults.seen.append(f"{scope[3] if len(scope) > 3 else '?'}:{action}")
         if action == "AssumeRole" and LOCKED in urllib.parse.unquote(body.decode()):
@@ -79,6 +87,7 @@ class Faults(http.server.BaseHTTPRequestHandler):
         """BatchUpdateFindings, which moto does not model: kept, and answered as processed."""
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         assert self.path == "/findings/batchupdate", self.path
+        Faults.seen.append("securityhub:BatchUpdateFindings")
         Faults.workflow.append(body)
         answer = {"ProcessedFindings": body["FindingIdentifiers"], "UnprocessedFindings": []}
         self.reply(200, json.dumps(answer).encode(), "application/json")
@@ -258,20 +267,27 @@ def test_without_a_region_it_says_so(aws: dict[str, str]) -> None:
 
 def test_every_call_is_allowed_by_the_audit_policies(aws: dict[str, str]) -> None:
     """The operator's policy allows every call; the member role every call made in a member
-    account (all but STS and Organizations)."""
+    account (all but STS, Organizations and AWS Config's aggregator): with the config source
+    and with --to-security-hub too."""
+    from config_standin import ConfigAggregator
+
     deploy(aws, MEMBER)
     organizations = session(aws).client("organizations", endpoint_url=aws["AWS_ENDPOINT_URL"])
     organizations.create_organization(FeatureSet="ALL")
     Faults.seen = []
-    run_audit(
-        aws, "--region", REGION, "--in-use", "--accounts", f"{CALLER},{MEMBER}", "--role", ROLE
-    )
+    accounts = ["--accounts", f"{CALLER},{MEMBER}", "--role", ROLE]
+    run_audit(aws, "--region", REGION, "--in-use", *accounts, "--to-security-hub")
     run_audit(aws, "--region", REGION, "--organization", "--role", ROLE)
-    calls = set(Faults.seen)
+    with ConfigAggregator("org", []) as standin:
+        env = {**aws, "AWS_ENDPOINT_URL_CONFIG_SERVICE": standin.endpoint}
+        run_audit(env, "--source", "config", "--aggregator", "org")
+        assert standin.requests
+    calls = {*Faults.seen, "config:SelectAggregateResourceConfig"}
     assert {"sts:AssumeRole", "organizations:ListAccounts", "ecs:DescribeTasks"} <= calls
+    assert {"securityhub:GetFindings", "securityhub:BatchImportFindings"} <= calls
     operator, member = policy("audit.json"), policy("audit-member-role.yaml")
     assert [c for c in calls if not allows(operator, c)] == []
-    in_member = {c for c in calls if not c.startswith(("sts:", "organizations:"))}
+    in_member = {c for c in calls if not c.startswith(("sts:", "organizations:", "config:"))}
     assert [c for c in in_member if not allows(member, c)] == []
 
 

@@ -218,7 +218,10 @@ def test_package_bucket_is_locked_down_and_kept() -> None:
 
 def test_deploy_templates_pass_cfn_lint() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), *map(str, sorted(DEPLOY.glob("*.yaml")))],
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            *map(str, sorted(DEPLOY.glob("**/*.yaml"))),
+        ],
         capture_output=True,
         text=True,
         check=False,

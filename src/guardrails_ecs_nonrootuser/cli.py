@@ -42,7 +42,7 @@ from .resolve import PSEUDO_PARAMETERS
 from .scan import CANNOT_HOLD, NOT_A_TEMPLATE, FileReport, Options, check_file
 
 if TYPE_CHECKING:
-    from .audit import Audited
+    from .audit import Audited, Unit
     from .audit_report import Tally
 
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -179,7 +179,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         try:
             options, config = _options(args)
             session = boto3.Session()
-            accounts = _audit_read(args, session, options, sink, tally)
+            accounts, units = _audit_read(args, session, options, sink, tally)
         except Exception as error:  # credentials, Organizations, the aggregator, the caller
             print(printable(f"{parser.prog}: error: {_audit_error(error)}"), file=sys.stderr)
             return EXIT_USAGE
@@ -204,13 +204,14 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code = tally.exit_code()
         if args.to_security_hub:
             session_for = audit.sessions(session, args.role)
+            unreadable = {u.unit for u in tally.unreadable}
             sent = security_hub.send(
                 store.records(),
+                [unit for unit in [*units, *tally.units] if unit not in unreadable],
                 lambda account, region: session_for(account).client(
                     "securityhub", region_name=region, config=audit.client_config()
                 ),
                 complete=not args.in_use,
-                unreadable={(u.unit.account, u.unit.region) for u in tally.unreadable},
             )
             line = f"Security Hub: {sent.imported} findings imported, {sent.resolved} resolved"
             for text in [line, *(f"Security Hub: not sent: {failed}" for failed in sent.failed)]:
@@ -225,9 +226,9 @@ def _audit_read(
     options: Options,
     sink: Callable[[Audited], None],
     tally: Tally,
-) -> list[str] | None:
-    """Read and decide from the source asked for, into ``sink``; the accounts listed (None
-    for the config source: the aggregator's)."""
+) -> tuple[list[str] | None, list[Unit]]:
+    """Read and decide from the source asked for, into ``sink``; the accounts and the units
+    listed (for the config source: none, the aggregator has them)."""
     from . import audit, docker_config
 
     regions = [r for item in args.region for r in item.split(",") if r]
@@ -251,7 +252,7 @@ def _audit_read(
         tally.unreadable = audit.audit_config(
             session, args.aggregator, options, sink, accounts=accounts, regions=regions, **shared
         )
-        return None
+        return None, []
     if args.aggregator:
         raise ValueError("--aggregator goes with --source config")
     if not regions and session.region_name:
@@ -264,7 +265,7 @@ def _audit_read(
         accounts = [audit.caller_account(session)]
     units = audit.units_of(accounts, regions)
     tally.unreadable = audit.audit(session, units, options, sink, **shared)
-    return accounts
+    return accounts, units
 
 
 def _audit_error(error: Exception) -> str:

@@ -19,6 +19,7 @@ fields a provider owns), then ``Workflow`` ``RESOLVED`` (BatchUpdateFindings).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -150,41 +151,32 @@ class Sent(NamedTuple):
 
 def send(
     records: Iterable[Mapping[str, Any]],
+    units: Iterable[tuple[str, str]],
     client_for: Callable[[str, str], Any],
     *,
     complete: bool,
-    unreadable: set[tuple[str, str]],
 ) -> Sent:
-    """Import the findings of ``records`` (ordered by account and Region) into Security Hub,
-    each account and Region through ``client_for(account, region)``, and resolve ours that are
-    no longer found. ``complete``: every active task definition was read (not only those in
-    use), so one not read again is gone; nothing is resolved in an ``unreadable`` unit."""
+    """Import the findings of ``records`` (ordered by account and Region) into Security Hub, in
+    each of the ``units`` read (account and Region; none that could not be read) through
+    ``client_for(account, region)``, and resolve ours there that are no longer found.
+    ``complete``: every active task definition was read (not only those in use), so one not
+    read again is gone."""
     imported = resolved = 0
     failed: list[str] = []
-    group: list[Mapping[str, Any]] = []
-    current: tuple[str, str] | None = None
-
-    def flush() -> None:
-        nonlocal imported, resolved
-        if current is None:
-            return
+    grouped = itertools.groupby(records, key=lambda item: (item["account"], item["region"]))
+    pending = next(grouped, None)
+    for unit in sorted(set(units)):
+        while pending is not None and pending[0] < unit:  # a unit not read: nothing sent
+            pending = next(grouped, None)
+        items = list(pending[1]) if pending is not None and pending[0] == unit else []
         try:
-            done = _send_unit(group, client_for(*current), current, complete=complete)
+            done = _send_unit(items, client_for(*unit), unit, complete=complete)
         except Exception as error:  # an account or Region that refuses is reported, not fatal
-            failed.append(f"{current[0]} {current[1]}: {reason(error)}")
-            return
+            failed.append(f"{unit[0]} {unit[1]}: {reason(error)}")
+            continue
         imported += done.imported
         resolved += done.resolved
-        failed.extend(f"{current[0]} {current[1]}: {what}" for what in done.failed)
-
-    for item in records:
-        unit = (item["account"], item["region"])
-        if unit != current:
-            flush()
-            current, group = unit, []
-        if unit not in unreadable:
-            group.append(item)
-    flush()
+        failed.extend(f"{unit[0]} {unit[1]}: {what}" for what in done.failed)
     return Sent(imported, resolved, failed)
 
 
