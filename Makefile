@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-images registry-tools bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-demo \
+	demo test bench bench-images registry-tools bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-role audit-demo \
 	release clean
 
 help:
@@ -58,6 +58,8 @@ help:
 	@echo "  make org-deploy      upload the package and deploy the StackSet to OUS in REGIONS (BUCKET=, MODE=)"
 	@echo "  make org-status      show the StackSet, its latest operations and its instances"
 	@echo "  make org-off         disable the hook in every account of the StackSet at once"
+	@echo "  make audit-role      deploy the audit's role to every account of OUS, once each (AUDIT_ROLE=,"
+	@echo "                       AUDITOR=, SECURITY_HUB=true to let the audit write findings)"
 	@echo "  make audit-demo      ecs-nonroot audit across two accounts of a local AWS stand-in"
 	@echo "Other:"
 	@echo "  make release         build the command's sdist and wheel reproducibly, checked by twine"
@@ -234,6 +236,7 @@ bench-images: $(STAMP) registry-tools
 # do and refuses to run without an explicit ACCOUNT and REGION; DRY_RUN=1 only prints.
 ROLLOUT = ACCOUNT="$(ACCOUNT)" REGION="$(REGION)" MODE="$(MODE)" BUCKET="$(BUCKET)" OUS="$(OUS)" \
 	REGIONS="$(REGIONS)" PARAMETERS="$(PARAMETERS)" PARAMETERS_FILE="$(PARAMETERS_FILE)" \
+	AUDIT_ROLE="$(AUDIT_ROLE)" AUDITOR="$(AUDITOR)" SECURITY_HUB="$(SECURITY_HUB)" \
 	DRY_RUN="$(DRY_RUN)" PACKAGE="$(PACKAGE)" deploy/rollout.sh
 
 register: target-schemas/aws-ecs-taskdefinition.json
@@ -253,6 +256,9 @@ org-status: $(STAMP)
 
 org-off: $(STAMP)
 	$(ROLLOUT) org-off
+
+audit-role:
+	$(ROLLOUT) audit-role
 
 demo: $(STAMP) registry-tools
 	$(BIN)/python scripts/demo.py

@@ -7,15 +7,22 @@
 #   org-status  show the StackSet, its latest operations and its instances
 #   org-off     stop the hook in every account at once: stop running operations, then set
 #               HookInvocationStatus DISABLED at full concurrency (org-deploy turns it on again)
+#   audit-role  deploy the role ecs-nonroot audit assumes (deploy/iam/audit-member-role.yaml) to
+#               every account of OUS, once per account: a StackSet of its own in REGION only
+#               (IAM is global); AUDIT_ROLE names it (default NonRootAudit), AUDITOR is the
+#               account the audit runs from (default ACCOUNT), SECURITY_HUB=true lets the audit
+#               write its findings to each account's Security Hub
 # StackSets refuse an operation while another runs on the same StackSet, so each operation this
 # starts is waited for (at most WAIT_SECONDS) before the next; the StackSet also queues them
 # (managed execution) against operations started elsewhere.
 # Nothing runs without an explicit ACCOUNT and REGION, nor with credentials of another account.
-# Every AWS command is printed before it runs; DRY_RUN=1 prints them and runs nothing.
+# Every AWS command is printed before it runs; DRY_RUN=1 prints them and runs nothing, and keeps
+# the parameters file it would deploy with (its path is printed) for review.
 set -euo pipefail
 
 TYPE_NAME=Guardrails::ECS::NonRootUser
 STACK_SET=${STACK_SET:-guardrails-ecs-nonrootuser}
+AUDIT_STACK_SET=${AUDIT_STACK_SET:-guardrails-nonroot-audit-role}
 CALL_AS=${CALL_AS:-DELEGATED_ADMIN}
 PACKAGE=${PACKAGE:-guardrails-ecs-nonrootuser.zip}
 MODE=${MODE:-audit}
@@ -45,9 +52,47 @@ wait_for() {
   done
 }
 
+# The parameters a StackSet is deployed with, into a file: removed on exit, or kept in a dry run.
+write_parameters() {
+  if [ "${DRY_RUN:-0}" = 1 ]; then
+    parameters_file=$(mktemp "${TMPDIR:-/tmp}/rollout-parameters.XXXXXX")
+    echo "rollout: the parameters it would deploy with, kept for review: $parameters_file"
+  else
+    parameters_file=$(mktemp); trap 'rm -f "$parameters_file"' EXIT
+  fi
+  printf '%s\n' "$1" > "$parameters_file"
+}
+# Create or update the StackSet of common[] with template[], then add instances for the OUs of
+# OUS in each Region of regions[] not yet targeted (the update reached the others).
+apply_stack_set() {
+  local targeted region ous new ou
+  if [ "${DRY_RUN:-0}" != 1 ] && aws cloudformation describe-stack-set "${common[@]}" > /dev/null 2>&1; then
+    operation aws cloudformation update-stack-set "${common[@]}" "${template[@]}" \
+      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25,RegionConcurrencyType=PARALLEL
+    targeted=$(aws cloudformation list-stack-instances "${common[@]}" \
+      --query 'Summaries[].[OrganizationalUnitId,Region]' --output text)
+  else
+    run aws cloudformation create-stack-set "${common[@]}" "${template[@]}" \
+      --permission-model SERVICE_MANAGED \
+      --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false
+    targeted=""
+  fi
+  for region in "${regions[@]}"; do
+    new=()
+    for ou in ${OUS//,/ }; do
+      grep -qxF "$ou	$region" <<< "$targeted" || new+=("$ou")
+    done
+    [ "${#new[@]}" -gt 0 ] || { echo "rollout: $region: every OU is targeted already"; continue; }
+    ous=$(IFS=,; echo "${new[*]}")
+    operation aws cloudformation create-stack-instances "${common[@]}" \
+      --deployment-targets "OrganizationalUnitIds=$ous" --regions "$region" \
+      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25
+  done
+}
+
 action=${1:-}
-case "$action" in register|configure|org-deploy|org-status|org-off) ;;
-  *) die "usage: rollout.sh register|configure|org-deploy|org-status|org-off";; esac
+case "$action" in register|configure|org-deploy|org-status|org-off|audit-role) ;;
+  *) die "usage: rollout.sh register|configure|org-deploy|org-status|org-off|audit-role";; esac
 require_account
 case "$MODE" in audit) failure_mode=WARN;; enforce) failure_mode=FAIL;; *) die "MODE must be audit or enforce";; esac
 
@@ -87,38 +132,35 @@ print(build["version"] + "-" + build["commit"][:12])' "$PACKAGE" 2>/dev/null) ||
   parameters=$(python3 "$here/parameters.py" "PackageBucket=$BUCKET" "PackageKey=$key" \
     "FailureMode=$failure_mode" ${PARAMETERS:-} ${PARAMETERS_FILE:+"--file=$PARAMETERS_FILE"}) ||
     die "PARAMETERS or PARAMETERS_FILE cannot be read, or sets what the hook would refuse"
-  parameters_file=$(mktemp); trap 'rm -f "$parameters_file"' EXIT
-  printf '%s\n' "$parameters" > "$parameters_file"
+  write_parameters "$parameters"
   echo "rollout: StackSet $STACK_SET with FailureMode $failure_mode, package s3://$BUCKET/$key,"
   echo "rollout: for the accounts of $OUS in ${regions[*]} (call as $CALL_AS)"
   run aws s3 cp "$PACKAGE" "s3://$BUCKET/$key" --region "$REGION"
   common=(--stack-set-name "$STACK_SET" --call-as "$CALL_AS" --region "$REGION")
   template=(--template-body "file://$here/hook-stackset.yaml" --capabilities CAPABILITY_IAM
     --parameters "file://$parameters_file" --managed-execution Active=true)
-  if [ "${DRY_RUN:-0}" != 1 ] && aws cloudformation describe-stack-set "${common[@]}" > /dev/null 2>&1; then
-    operation aws cloudformation update-stack-set "${common[@]}" "${template[@]}" \
-      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25,RegionConcurrencyType=PARALLEL
-    targeted=$(aws cloudformation list-stack-instances "${common[@]}" \
-      --query 'Summaries[].[OrganizationalUnitId,Region]' --output text)
-  else
-    run aws cloudformation create-stack-set "${common[@]}" "${template[@]}" \
-      --permission-model SERVICE_MANAGED \
-      --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false
-    targeted=""
-  fi
-  # Instances only for the OUs and Regions not targeted yet (the update reached the others).
-  for region in "${regions[@]}"; do
-    new=()
-    for ou in ${OUS//,/ }; do
-      grep -qxF "$ou	$region" <<< "$targeted" || new+=("$ou")
-    done
-    [ "${#new[@]}" -gt 0 ] || { echo "rollout: $region: every OU is targeted already"; continue; }
-    ous=$(IFS=,; echo "${new[*]}")
-    operation aws cloudformation create-stack-instances "${common[@]}" \
-      --deployment-targets "OrganizationalUnitIds=$ous" --regions "$region" \
-      --operation-preferences FailureTolerancePercentage=10,MaxConcurrentPercentage=25
-  done
+  apply_stack_set
   echo "rollout: done; see make org-status"
+  ;;
+audit-role)
+  need OUS
+  role=${AUDIT_ROLE:-NonRootAudit} auditor=${AUDITOR:-$ACCOUNT} findings=${SECURITY_HUB:-false}
+  [[ "$role" =~ ^[A-Za-z0-9+=,.@_-]{1,64}$ ]] || die "AUDIT_ROLE must be an IAM role name, got '$role'"
+  [[ "$auditor" =~ ^[0-9]{12}$ ]] || die "AUDITOR must be a 12-digit account id, got '$auditor'"
+  case "$findings" in true|false) ;; *) die "SECURITY_HUB must be true or false";; esac
+  write_parameters "$(python3 -c 'import json, sys
+print(json.dumps([{"ParameterKey": k, "ParameterValue": v} for k, v in zip(
+    ("AuditorAccountId", "RoleName", "SecurityHubFindings"), sys.argv[1:])], indent=2))' \
+    "$auditor" "$role" "$findings")"
+  echo "rollout: StackSet $AUDIT_STACK_SET: role $role, assumed from $auditor, Security Hub"
+  echo "rollout: findings $findings; in every account of $OUS once (one Region: $REGION)"
+  common=(--stack-set-name "$AUDIT_STACK_SET" --call-as "$CALL_AS" --region "$REGION")
+  template=(--template-body "file://$here/iam/audit-member-role.yaml"
+    --capabilities CAPABILITY_NAMED_IAM --parameters "file://$parameters_file"
+    --managed-execution Active=true)
+  regions=("$REGION")
+  apply_stack_set
+  echo "rollout: done; the audit: ecs-nonroot audit --organization --role $role"
   ;;
 org-off)
   common=(--stack-set-name "$STACK_SET" --call-as "$CALL_AS" --region "$REGION")

@@ -644,7 +644,8 @@ def test_every_rollout_call_is_allowed_by_the_org_policy(
     package.write_bytes(built_package("0.1.0", "0123456789abcdef0123456789abcdef01234567"))
     settings = {"ACCOUNT": ACCOUNT, "REGION": REGION, "BUCKET": "packages", "PACKAGE": str(package)}
     calls = []
-    for exists, action in ((False, "org-deploy"), (True, "org-deploy"), (True, "org-off")):
+    steps = [(False, "org-deploy"), (True, "org-deploy"), (True, "org-off"), (False, "audit-role")]
+    for exists, action in steps:
         stack_set_state(state, exists=exists, targets=[[OU_A, REGION]], running=action == "org-off")
         result = rollout(action, env, **settings, OUS=f"{OU_A},{OU_B}", REGIONS=REGION)
         assert result.returncode == 0, result.stderr
@@ -685,3 +686,60 @@ def test_org_deploy_refuses_settings_the_hook_would_refuse_before_any_call(
     assert problem in result.stderr
     calls = json.loads(state.read_text())["calls"]
     assert [call for call in calls if call[0] in ("s3", "cloudformation")] == []
+
+
+def test_audit_role_deploys_once_per_account_from_one_region(
+    fake_aws: tuple[dict[str, str], Path],
+) -> None:
+    """The member role is global: its own StackSet, instances in one Region only, its name and
+    the Security Hub permission as parameters; a second run adds only the new OU."""
+    env, state = fake_aws
+    stack_set_state(state, exists=False, targets=[])
+    settings = {"ACCOUNT": ACCOUNT, "REGION": REGION, "AUDIT_ROLE": "OrgAudit"}
+    result = rollout("audit-role", env, **settings, OUS=OU_A, SECURITY_HUB="true")
+    assert result.returncode == 0, result.stderr
+    calls = json.loads(state.read_text())["calls"]
+    (created,) = [call for call in calls if call[1] == "create-stack-set"]
+    assert created[created.index("--stack-set-name") + 1] == "guardrails-nonroot-audit-role"
+    assert created[created.index("--template-body") + 1].endswith("/iam/audit-member-role.yaml")
+    assert created[created.index("--capabilities") + 1] == "CAPABILITY_NAMED_IAM"
+    assert stackset_calls(state)[1:] == [
+        "create-stack-set",
+        f"create-stack-instances {OU_A} {REGION}",
+        "wait op-1",
+        "wait op-1",
+    ]
+    assert "ecs-nonroot audit --organization --role OrgAudit" in result.stdout
+    stack_set_state(state, exists=True, targets=[[OU_A, REGION]])
+    again = rollout("audit-role", env, **settings, OUS=f"{OU_A},{OU_B}")
+    assert again.returncode == 0, again.stderr
+    assert (
+        stackset_calls(state)[-3:]
+        == [f"create-stack-instances {OU_B} {REGION}"] + ["wait op-2"] * 2
+    )
+    refused = rollout("audit-role", env, **{**settings, "AUDIT_ROLE": "no/slash"}, OUS=OU_A)
+    assert refused.returncode == 2
+    assert "AUDIT_ROLE must be an IAM role name" in refused.stderr
+
+
+@pytest.mark.parametrize("action", ["org-deploy", "audit-role"])
+def test_a_dry_run_keeps_the_parameters_file_and_says_where(
+    fake_aws: tuple[dict[str, str], Path], tmp_path: Path, action: str
+) -> None:
+    env, state = fake_aws
+    stack_set_state(state, exists=False, targets=[])
+    env = {**env, "TMPDIR": str(tmp_path)}
+    if action == "org-deploy":
+        result = org_deploy(env, tmp_path, OUS=OU_A, REGIONS=REGION, DRY_RUN="1")
+        expected = {"PackageBucket": "packages", "FailureMode": "WARN"}
+    else:
+        result = rollout("audit-role", env, ACCOUNT=ACCOUNT, REGION=REGION, OUS=OU_A, DRY_RUN="1")
+        expected = {"AuditorAccountId": ACCOUNT, "RoleName": "NonRootAudit"}
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "kept for review" in line]
+    path = Path(line.rpartition(": ")[2])
+    assert path.parent == tmp_path
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(path.read_text())}
+    assert expected.items() <= values.items()
+    assert f"--parameters file://{path}" in result.stdout
+    assert [call[1] for call in json.loads(state.read_text())["calls"]] == []  # nothing ran
