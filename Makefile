@@ -27,7 +27,7 @@ SARIF_NPM := @microsoft/jest-sarif@1.0.0-beta.0
 SARIF_SHA256 := 2d99159ae54a3eea97f81781cff48780548657c35949f4b7f25e99a2ba4de4f8
 
 .PHONY: help install generate check-generated validate lint unit package package-report contract \
-	demo test bench bench-images registry-tools bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-role audit-demo \
+	demo test bench bench-images bench-audit registry-tools bench-startup bench-hook realworld register configure smoke org-deploy org-status org-off audit-role audit-demo \
 	release clean
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "  make bench-startup   start-up on one template, beside cfn-guard's, and its parts; records docs/benchmarks.md"
 	@echo "  make bench-hook      time the packaged hook per invocation and at a cold start; records docs/benchmarks.md"
 	@echo "  make bench-images    what reading images (ImageVerification) adds per invocation; records docs/benchmarks.md"
+	@echo "  make bench-audit     the audit at organization scale, both sources: time and memory; records docs/benchmarks.md"
 	@echo "  make realworld       compare ecs-nonroot with an independent reading: make realworld CORPUS=\"DIR ...\""
 	@echo "Rolling out (docs/register.md, docs/organization.md; ACCOUNT= and REGION= required, DRY_RUN=1 only prints):"
 	@echo "  make register        register the hook in one account and Region (cfn submit)"
@@ -231,6 +232,11 @@ bench-hook: $(PACKAGE) $(RUNTIME)/.installed
 # docs/benchmarks.md.
 bench-images: $(STAMP) registry-tools
 	$(BIN)/python bench/image_latency.py
+
+# ecs-nonroot audit at organization scale, both sources (200 accounts, 20,000 task definitions);
+# records docs/benchmarks.md.
+bench-audit: $(STAMP)
+	$(BIN)/python bench/audit_scale.py --record
 
 # Rolling out (README: "Rolling out to an organization"). Each target prints what it is about to
 # do and refuses to run without an explicit ACCOUNT and REGION; DRY_RUN=1 only prints.

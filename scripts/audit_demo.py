@@ -3,8 +3,9 @@
 Two accounts are seeded, the caller's and a member reached by assuming the audit role, each with
 a root task definition a service runs, a compliant one a running task runs, an unused root one,
 an inactive one, and a stack whose parameter value makes its worker run as root; then the audit
-reads both, as an operator would run it across an organization. tests/test_audit.py seeds the
-same accounts.
+reads both, as an operator would run it across an organization, reports by account and Region,
+and imports its findings into each account's Security Hub; run again, it updates them rather
+than adding any. tests/test_audit.py seeds the same accounts.
 """
 
 import json
@@ -116,10 +117,24 @@ def main() -> int:
         f"{CALLER},{MEMBER}",
         "--role",
         ROLE,
+        "--to-security-hub",
     ]
     print("$ ecs-nonroot " + " ".join(command[1:]), flush=True)
     status = subprocess.run(command, env=env, check=False).returncode
-    print(f"(exit code {status})")
+    print(f"(exit code {status})\n")
+    for account in (CALLER, MEMBER):
+        hub = session(env, account).client("securityhub", endpoint_url=endpoint)
+        findings = hub.get_findings()["Findings"]
+        print(f"Security Hub of {account}, {REGION}: {len(findings)} findings")
+        for finding in sorted(findings, key=lambda f: f["Title"]):
+            print(f"  [{finding['Severity']['Label']}] {finding['Title']}")
+    print("\n$ ecs-nonroot " + " ".join(command[1:]) + " --format json > /dev/null", flush=True)
+    again = subprocess.run(
+        [*command, "--format", "json"], env=env, stdout=subprocess.DEVNULL, check=False
+    )
+    hubs = [session(env, a).client("securityhub", endpoint_url=endpoint) for a in (CALLER, MEMBER)]
+    count = sum(len(hub.get_findings()["Findings"]) for hub in hubs)
+    print(f"(exit code {again.returncode}; Security Hub still holds {count} findings: updated)")
     moto.stop()
     return 0
 

@@ -42,7 +42,16 @@ PACKAGE_DIRECTORY = "guardrails_ecs_nonrootuser"
 LAMBDA_ROOT = "/var/task"
 COMMAND_ONLY = frozenset(
     f"{PACKAGE_DIRECTORY}/{module}.py"
-    for module in ("__main__", "cli", "report", "audit", "cfn_lint_rule", "docker_config")
+    for module in (
+        "__main__",
+        "cli",
+        "report",
+        "audit",
+        "audit_report",
+        "security_hub",
+        "cfn_lint_rule",
+        "docker_config",
+    )
 )
 """The modules of the ecs-nonroot command that the hook does not import: not shipped."""
 

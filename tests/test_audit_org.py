@@ -437,3 +437,90 @@ def test_security_hub_import_reimport_and_resolve(aws: dict[str, str]) -> None: 
         f["Id"] for f in archived
     )
     assert len(hub_findings(aws, CALLER)) == 3  # updated, not added
+
+
+def test_the_scale_benchmark_runs_small() -> None:
+    """make bench-audit's run, at 3 accounts of 10 task definitions, without latency."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import audit_scale
+
+    rows = audit_scale.measure(3, 10, 0.0, 0.0, 4)
+    assert [(source, accounts, total) for source, accounts, total, _, _ in rows] == [
+        ("roles", 1, 10),
+        ("config", 1, 10),
+        ("roles", 3, 30),
+        ("config", 3, 30),
+    ]
+    assert all(seconds > 0 and peak > 20 for *_, seconds, peak in rows)
+
+
+def test_memory_does_not_grow_with_the_number_of_task_definitions(
+    aws: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The config source over 600 and 6,000 task definitions: the same peak memory, give or
+    take what one page and the interpreter's arenas hold (the records are on disk)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import audit_scale
+    from measure import peak_of
+
+    peaks = []
+    for per_account in (10, 100):
+        accounts = audit_scale.account_ids(60)
+        items = audit_scale.config_items(accounts, per_account)
+        with ConfigAggregator(AGGREGATOR, items) as standin:
+            command = [str(Path(sys.executable).with_name("ecs-nonroot")), "audit"]
+            command += ["--source", "config", "--aggregator", AGGREGATOR, "--format", "json"]
+            with (tmp_path / "report.json").open("w") as out:
+                _, peak, code, error = peak_of(command, config_env(aws, standin), out)
+        assert code == 1, error
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert report["summary"]["taskDefinitions"] == 60 * per_account
+        peaks.append(peak)
+    assert peaks[1] - peaks[0] < 8, peaks  # MB; records kept in memory too: 10 MB more (measured)
+
+
+def test_what_was_not_read_is_never_resolved(aws: dict[str, str]) -> None:  # noqa: F811
+    """A stack whose template cannot be read this time, and stacks under the config source
+    (which reads no stacks), keep their findings active."""
+    from audit_demo import deploy
+
+    deploy(aws, CALLER)
+    first = _audit(aws, "--region", REGION, "--to-security-hub", "--format", "csv")
+    assert "4 findings imported, 0 resolved" in first.stderr, first.stderr
+
+    def active(kind: str) -> int:
+        return sum(
+            f["RecordState"] == "ACTIVE" and f["ProductFields"]["ecs-nonroot/Kind"] == kind
+            for f in hub_findings(aws, CALLER)
+        )
+
+    assert (active("stack"), active("task-definition")) == (1, 3)
+    Faults.deny_templates = True
+    denied = _audit(aws, "--region", REGION, "--to-security-hub", "--format", "csv")
+    assert denied.returncode == 2  # the stack could not be read
+    assert "3 findings imported, 0 resolved" in denied.stderr
+    assert active("stack") == 1
+    Faults.deny_templates = False
+    ecs = session(aws).client("ecs", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    items = []
+    for arn in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]:
+        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        containers = [
+            {"Name": c["name"], "Image": c["image"], **({"User": c["user"]} if "user" in c else {})}
+            for c in definition["containerDefinitions"]
+        ]
+        items.append(
+            {
+                "accountId": CALLER,
+                "awsRegion": REGION,
+                "resourceType": "AWS::ECS::TaskDefinition",
+                "arn": arn,
+                "configuration": {"TaskDefinitionArn": arn, "ContainerDefinitions": containers},
+            }
+        )
+    with ConfigAggregator(AGGREGATOR, items) as standin:
+        arguments = ["--source", "config", "--aggregator", AGGREGATOR, "--to-security-hub"]
+        from_config = _audit(config_env(aws, standin), *arguments)
+    assert "3 findings imported, 0 resolved" in from_config.stderr, from_config.stderr
+    assert (active("stack"), active("task-definition")) == (1, 3)

@@ -769,7 +769,7 @@ def test_tool_lines_name_what_exists(block: Block, command: Command) -> None:
 
 # --- make --------------------------------------------------------------------------------
 
-ROLLOUT_TARGETS = {"register", "configure", "org-deploy", "org-status", "org-off"}
+ROLLOUT_TARGETS = {"register", "configure", "org-deploy", "org-status", "org-off", "audit-role"}
 
 
 def rollout_variables() -> set[str]:
@@ -1013,7 +1013,7 @@ def test_audit_lines_run_against_an_organization(
     """An organization on moto's server with a member account seeded as make audit-demo seeds
     it: a root task definition a service runs, a stack whose parameter makes its worker root."""
     import boto3
-    from audit_demo import deploy
+    from audit_demo import deploy, session
 
     assert_ecs_nonroot_options(command.argv)
     organizations = boto3.client(
@@ -1025,10 +1025,44 @@ def test_audit_lines_run_against_an_organization(
     )
     organizations.create_organization(FeatureSet="ALL")
     member = organizations.create_account(AccountName="member", Email="member@example.com")
-    deploy(moto_environment, member["CreateAccountStatus"]["AccountId"])
-    result = run(command.text, ROOT, moto_environment)
+    account = member["CreateAccountStatus"]["AccountId"]
+    deploy(moto_environment, account)
+    if "--source" not in command.argv:
+        result = run(command.text, ROOT, moto_environment)
+        assert result.returncode == command.exit_code, result.stdout + result.stderr
+        if "csv" in command.argv:
+            assert result.stdout.startswith("account,region,kind,family,revision,")
+        else:  # the stack, decided with its own parameters
+            assert "  stack/workers " in result.stdout
+        return
+    from config_standin import ConfigAggregator  # the aggregator holds what moto's ECS does
+
+    ecs = session(moto_environment, account).client(
+        "ecs", endpoint_url=moto_environment["AWS_ENDPOINT_URL"]
+    )
+    items = []
+    for arn in ecs.list_task_definitions()["taskDefinitionArns"]:
+        definition = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        containers = [
+            {"Name": c["name"], "Image": c["image"], **({"User": c["user"]} if "user" in c else {})}
+            for c in definition["containerDefinitions"]
+        ]
+        configuration = {"Family": definition["family"], "TaskDefinitionArn": arn}
+        items.append(
+            {
+                "accountId": account,
+                "awsRegion": "eu-west-1",
+                "resourceType": "AWS::ECS::TaskDefinition",
+                "arn": arn,
+                "configuration": {**configuration, "ContainerDefinitions": containers},
+            }
+        )
+    name = command.argv[command.argv.index("--aggregator") + 1]
+    with ConfigAggregator(name, items) as standin:
+        env = {**moto_environment, "AWS_ENDPOINT_URL_CONFIG_SERVICE": standin.endpoint}
+        result = run(command.text, ROOT, env)
     assert result.returncode == command.exit_code, result.stdout + result.stderr
-    assert "  stack/workers " in result.stdout  # the stack, decided with its own parameters
+    assert "  task-definition/served:1 [unused]: error [root-user]" in result.stdout
 
 
 # --- pre-commit --------------------------------------------------------------------------

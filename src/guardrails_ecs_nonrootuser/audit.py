@@ -104,15 +104,13 @@ def audit(
     returned. With ``ImageVerification`` on, the images a unit's task definitions run are read
     after the unit is (rule r), by ``image_client(session)`` (the unit's session reads its
     ECR)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
-
-    session_for = sessions(session, role)
+    session_for = Accounts(session, role)
 
     def read(unit: Unit) -> tuple[list[Audited], Unreadable | None]:
         try:
             account = session_for(unit.account)
             found = list(_read_unit(account, unit, options, in_use))
-        except (BotoCoreError, ClientError) as error:
+        except Exception as error:  # refused, or answered in a shape not expected: this unit's
             return [], Unreadable(unit, _unread(error))
 
         def decide(images: ImageTable | None) -> list[Audited]:
@@ -150,27 +148,56 @@ def bounded(work: Callable[[Given], Result], items: Iterable[Given], jobs: int) 
             yield from (future.result() for future in done)
 
 
-def sessions(session: Any, role: str | None) -> Callable[[str], Any]:
-    """The session for an account: the caller's own, or ``role`` assumed in it (once)."""
-    caller = session.client("sts", config=client_config()).get_caller_identity()
-    partition = caller["Arn"].split(":")[1]
-    sessions: dict[str, Any] = {}
-    locks: dict[str, threading.Lock] = {}
-    lock = threading.Lock()
+class Account:
+    """An account's clients: the caller's session's, with the credentials of the role assumed
+    there (if any). Every client is made from the one session, which loads each service's model
+    once (a session per account would load them again: megabytes per account), one at a time
+    (a session is not thread-safe; its clients are)."""
 
-    def session_for(account: str) -> Any:
-        with lock:
-            mine = locks.setdefault(account, threading.Lock())
-        with mine:  # one AssumeRole per account; accounts are assumed in parallel
-            if account not in sessions:
-                sessions[account] = (
-                    session
-                    if account == caller["Account"] or role is None
-                    else _assumed(session, f"arn:{partition}:iam::{account}:role/{role}")
-                )
-            return sessions[account]
+    def __init__(self, session: Any, lock: threading.Lock, credentials: Any = None) -> None:
+        self._session, self._lock = session, lock
+        self._credentials = (
+            {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+            if credentials
+            else {}
+        )
 
-    return session_for
+    def client(self, service: str, **arguments: Any) -> Any:
+        with self._lock:
+            return self._session.client(service, **self._credentials, **arguments)
+
+
+class Accounts:
+    """The clients of each account: the caller's own (``caller``), or those of ``role``
+    assumed in it (once per account; accounts are assumed in parallel)."""
+
+    def __init__(self, session: Any, role: str | None) -> None:
+        self._session, self._role, self._lock = session, role, threading.Lock()
+        self.caller = Account(session, self._lock)
+        sts = self.caller.client("sts", config=client_config())
+        self._identity = sts.get_caller_identity()
+        self._accounts: dict[str, Account] = {self._identity["Account"]: self.caller}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, account: str) -> Account:
+        with self._guard:
+            mine = self._locks.setdefault(account, threading.Lock())
+        with mine:
+            if account not in self._accounts:
+                self._accounts[account] = self._assumed(account) if self._role else self.caller
+            return self._accounts[account]
+
+    def _assumed(self, account: str) -> Account:
+        partition = self._identity["Arn"].split(":")[1]
+        arn = f"arn:{partition}:iam::{account}:role/{self._role}"
+        sts = self.caller.client("sts", config=client_config())
+        credentials = sts.assume_role(RoleArn=arn, RoleSessionName=ROLE_SESSION)["Credentials"]
+        return Account(self._session, self._lock, credentials)
 
 
 TASK_DEFINITIONS = "AWS::ECS::TaskDefinition"
@@ -230,7 +257,8 @@ def audit_config(
     running tasks run is read in each account and Region (by assuming ``role``), and only
     what is used is decided; the units that could not be read are returned (their task
     definitions are all decided)."""
-    config = session.client("config", config=client_config())
+    readers = Accounts(session, role)
+    config = readers.caller.client("config", config=client_config())
     asked = queries(accounts, regions)
 
     def select(expression: str) -> Iterator[dict[str, Any]]:
@@ -248,7 +276,7 @@ def audit_config(
 
     usage: dict[tuple[str, str, str], set[str]] = {}
     for row in select(asked["services"]):
-        deployed = (row.get("configuration") or {}).get("TaskDefinition")
+        deployed = _configuration(row).get("TaskDefinition")
         if isinstance(deployed, str) and deployed:
             key = (str(row.get("accountId")), str(row.get("awsRegion")), _revision(deployed))
             usage.setdefault(key, set()).add(SERVICE)
@@ -259,8 +287,7 @@ def audit_config(
             Unit(str(row.get("accountId")), str(row.get("awsRegion")))
             for row in select(asked["units"])
         )
-        session_for = sessions(session, role)
-        for unit, used in bounded(functools.partial(_used_in, session_for), units, jobs):
+        for unit, used in bounded(functools.partial(_used_in, readers), units, jobs):
             if isinstance(used, Unreadable):
                 unreadable.append(used)
                 unknown.add(unit)
@@ -268,7 +295,7 @@ def audit_config(
             for arn, users in used.items():
                 key = (unit.account, unit.region, _revision(arn))
                 usage.setdefault(key, set()).update(users)
-    images = lambda: image_client(session)  # noqa: E731 - the caller's credentials read images
+    images = lambda: image_client(readers.caller)  # noqa: E731 - the caller's credentials read
     page: list[dict[str, Any]] = []
     read = 0
 
@@ -285,7 +312,7 @@ def audit_config(
     for row in select(asked["task-definitions"]):
         if row.get("configurationItemStatus") in _GONE:
             continue
-        status = (row.get("configuration") or {}).get("Status")
+        status = _configuration(row).get("Status")
         if status not in (None, "ACTIVE") and not usage.get(_key(row)):
             continue  # INACTIVE, and used by nothing: as the roles source, not read
         page.append(row)
@@ -298,15 +325,13 @@ def audit_config(
     return sorted(unreadable)
 
 
-def _used_in(session_for: Callable[[str], Any], unit: Unit) -> tuple[Unit, Usage | Unreadable]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
+def _used_in(session_for: Accounts, unit: Unit) -> tuple[Unit, Usage | Unreadable]:
     try:
         ecs = session_for(unit.account).client(
             "ecs", region_name=unit.region, config=client_config()
         )
         return unit, usage_of(ecs, {})
-    except (BotoCoreError, ClientError) as error:
+    except Exception as error:  # refused, or answered in a shape not expected: this unit's
         return unit, Unreadable(unit, _unread(error))
 
 
@@ -315,8 +340,14 @@ def _revision(task_definition: str) -> str:
     return task_definition.rpartition(":task-definition/")[2] or task_definition
 
 
+def _configuration(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A row's ``configuration``, or nothing when it is not an object."""
+    configuration = row.get("configuration")
+    return configuration if isinstance(configuration, Mapping) else {}
+
+
 def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
-    configuration = row.get("configuration") or {}
+    configuration = _configuration(row)
     arn = configuration.get("TaskDefinitionArn") or row.get("arn") or ""
     return (str(row.get("accountId")), str(row.get("awsRegion")), _revision(str(arn)))
 
@@ -330,8 +361,9 @@ def _config_item(
     """One configuration item, decided."""
     account, region, name = _key(row)
     unit = Unit(account, region)
-    configuration = row.get("configuration") or {}
-    arn = configuration.get("TaskDefinitionArn") or row.get("arn") or None
+    configuration = _configuration(row)
+    found = configuration.get("TaskDefinitionArn") or row.get("arn")
+    arn = str(found) if found else None
     used_by = None if unit in unknown else tuple(sorted(usage.get((account, region, name), ())))
     if not name or not isinstance(configuration.get("ContainerDefinitions"), list):
         name = name or str(configuration.get("Family") or "?")
@@ -366,19 +398,6 @@ def client_config() -> Any:
     )
 
 
-def _assumed(session: Any, role_arn: str) -> Any:
-    import boto3
-
-    credentials = session.client("sts", config=client_config()).assume_role(
-        RoleArn=role_arn, RoleSessionName=ROLE_SESSION
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-
-
 def reason(error: Exception) -> str:
     """What failed, by its error code (never a message that may quote a request)."""
     response = getattr(error, "response", None)
@@ -399,7 +418,7 @@ def _read_unit(
     """Everything in one account and Region, read; a task definition or stack that cannot be
     read is that item's error, and the rest is still read (a list that cannot be read fails the
     unit). What uses each task definition is read too; ``in_use`` keeps only what is used."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
     config = client_config()
     ecs = session.client("ecs", region_name=unit.region, config=config)

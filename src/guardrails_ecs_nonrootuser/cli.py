@@ -203,7 +203,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = tally.exit_code()
         if args.to_security_hub:
-            session_for = audit.sessions(session, args.role)
+            session_for = audit.Accounts(session, args.role)
             unreadable = {u.unit for u in tally.unreadable}
             sent = security_hub.send(
                 store.records(),
@@ -212,6 +212,11 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                     "securityhub", region_name=region, config=audit.client_config()
                 ),
                 complete=not args.in_use,
+                kinds=frozenset(
+                    {"task-definition", "running-task", "stack"}
+                    if args.source == "roles"
+                    else {"task-definition"}
+                ),
             )
             line = f"Security Hub: {sent.imported} findings imported, {sent.resolved} resolved"
             for text in [line, *(f"Security Hub: not sent: {failed}" for failed in sent.failed)]:

@@ -75,7 +75,7 @@ def findings_of(
     account, region = item["account"], item["region"]
     resource = {
         "Type": RESOURCE_TYPES.get(item["kind"], "AwsEcsTaskDefinition"),
-        "Id": arn or path_of(item),
+        "Id": _resource(item),
         "Partition": partition,
         "Region": region,
     }
@@ -105,7 +105,7 @@ def findings_of(
             "CreatedAt": (created or {}).get(identifier, now),
             "UpdatedAt": now,
             "Severity": {"Label": severity(finding["rule"], finding["level"])},
-            "Title": _limit(f"ECS container can run as root: {finding['summary']}", "Title"),
+            "Title": _limit(f"{_what(item)}: {finding['summary']}", "Title"),
             "Description": _limit(f"{path_of(item)}: {finding['message']}", "Description"),
             "Remediation": {
                 "Recommendation": {
@@ -118,6 +118,13 @@ def findings_of(
             "Compliance": {"Status": "FAILED" if finding["level"] == "error" else "WARNING"},
             "RecordState": "ACTIVE",
         }
+
+
+def _what(item: Mapping[str, Any]) -> str:
+    if item["kind"] == "stack":
+        return f"Stack {item['stack']}"
+    name = f"ECS task definition {item['family']}:{item['revision']}"
+    return name + (f", running task {item['task']}" if item["task"] else "")
 
 
 def _limit(text: str, field: str) -> str:
@@ -155,12 +162,14 @@ def send(
     client_for: Callable[[str, str], Any],
     *,
     complete: bool,
+    kinds: frozenset[str],
 ) -> Sent:
     """Import the findings of ``records`` (ordered by account and Region) into Security Hub, in
     each of the ``units`` read (account and Region; none that could not be read) through
-    ``client_for(account, region)``, and resolve ours there that are no longer found.
-    ``complete``: every active task definition was read (not only those in use), so one not
-    read again is gone."""
+    ``client_for(account, region)``, and resolve ours there that are no longer found: a
+    finding about a resource read and decided, or, when every active one of the ``kinds`` read
+    was read (``complete``: not only those in use), about one of those kinds no longer there.
+    A finding about a resource that could not be read, or of a kind not read, stays."""
     imported = resolved = 0
     failed: list[str] = []
     grouped = itertools.groupby(records, key=lambda item: (item["account"], item["region"]))
@@ -170,7 +179,8 @@ def send(
             pending = next(grouped, None)
         items = list(pending[1]) if pending is not None and pending[0] == unit else []
         try:
-            done = _send_unit(items, client_for(*unit), unit, complete=complete)
+            client = client_for(*unit)
+            done = _send_unit(items, client, unit, complete=complete, kinds=kinds)
         except Exception as error:  # an account or Region that refuses is reported, not fatal
             failed.append(f"{unit[0]} {unit[1]}: {reason(error)}")
             continue
@@ -181,7 +191,12 @@ def send(
 
 
 def _send_unit(
-    items: list[Mapping[str, Any]], client: Any, unit: tuple[str, str], *, complete: bool
+    items: list[Mapping[str, Any]],
+    client: Any,
+    unit: tuple[str, str],
+    *,
+    complete: bool,
+    kinds: frozenset[str],
 ) -> Sent:
     account, region = unit
     ours = {
@@ -204,17 +219,31 @@ def _send_unit(
     now = now_iso()
     created = {identifier: f.get("CreatedAt", now) for identifier, f in ours.items()}
     current = [f for item in items for f in findings_of(item, now, created)]
-    read = {item["arn"] or path_of(item) for item in items}
+    imported = {f["Id"] for f in current}
+    decided = {_resource(item) for item in items if item["verdict"] != "ERROR"}
+    undecided = {_resource(item) for item in items if item["verdict"] == "ERROR"}
+
+    def resolved(finding: Mapping[str, Any]) -> bool:
+        resources = {r.get("Id") for r in finding.get("Resources", [])}
+        kind = (finding.get("ProductFields") or {}).get(f"{TOOL}/Kind")
+        if finding["Id"] in imported or kind not in kinds or resources & undecided:
+            return False
+        return bool(resources & decided) or complete
+
     gone = [
         {**finding, "Compliance": {"Status": "PASSED"}, "RecordState": "ARCHIVED", "UpdatedAt": now}
-        for identifier, finding in ours.items()
-        if identifier not in {f["Id"] for f in current}
-        and (complete or any(r.get("Id") in read for r in finding.get("Resources", [])))
+        for finding in ours.values()
+        if resolved(finding)
     ]
     failed = _import(client, current) + _import(client, [_provider_fields(f) for f in gone])
     if gone:
         failed += _resolve(client, gone)
     return Sent(len(current), len(gone), failed)
+
+
+def _resource(item: Mapping[str, Any]) -> str:
+    """The Id of the resource a record's findings are about."""
+    return str(item["arn"] or path_of(item))
 
 
 _PROVIDER_FIELDS = frozenset(
