@@ -306,6 +306,13 @@ def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> No
     assert terminal.getvalue() == (
         "\raudit: 1/2 account-Regions read\raudit: 2/2 account-Regions read\n"
     )
+    terminal = _Terminal()  # the config source: how many is not known in advance
+    monkeypatch.setattr(sys, "stderr", terminal)
+    terminal_progress(100, 0)
+    terminal_progress(150, -1)
+    assert terminal.getvalue() == (
+        "\raudit: 100 task definitions read\raudit: 150 task definitions read\n"
+    )
     piped = io.StringIO()
     monkeypatch.setattr(sys, "stderr", piped)
     terminal_progress(1, 2)

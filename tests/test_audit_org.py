@@ -344,6 +344,13 @@ def test_the_text_report_groups_by_account_and_region_with_a_summary(
     assert "  task definitions            7 (2 in use)" in summary
     assert "    root-user                 3" in summary
     assert "  blocked at next deployment  2" in summary
+    arguments = ["--region", REGION, "--accounts", f"{CALLER},{MEMBER}", "--role", ROLE]
+    quiet = _audit(aws, *arguments, "-q").stdout.splitlines()
+    assert [line for line in quiet if line.startswith("  task-definition/")] == []
+    assert [line for line in quiet if line[:1].isdigit()] == headings
+    assert quiet[quiet.index("Summary") :] == summary
+    verbose = _audit(aws, *arguments, "-v").stdout
+    assert "  task-definition/clean:1 [unused]: pass\n" in verbose
 
 
 def test_csv_a_row_per_finding_and_no_formula(aws: dict[str, str]) -> None:  # noqa: F811
@@ -524,3 +531,15 @@ def test_what_was_not_read_is_never_resolved(aws: dict[str, str]) -> None:  # no
         from_config = _audit(config_env(aws, standin), *arguments)
     assert "3 findings imported, 0 resolved" in from_config.stderr, from_config.stderr
     assert (active("stack"), active("task-definition")) == (1, 3)
+
+
+def test_findings_go_to_security_hub_in_batches_of_100(aws: dict[str, str]) -> None:  # noqa: F811
+    ecs = session(aws).client("ecs", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    root = [{"name": f"c{n}", "image": "i:1", "user": "0", "memory": 8} for n in range(10)]
+    for _ in range(15):  # 150 failing containers
+        ecs.register_task_definition(family="many", containerDefinitions=root)
+    Faults.seen = []
+    done = _audit(aws, "--region", REGION, "--to-security-hub", "--format", "csv")
+    assert "150 findings imported, 0 resolved" in done.stderr, done.stderr
+    assert Faults.seen.count("securityhub:BatchImportFindings") == 2
+    assert len(hub_findings(aws, CALLER)) == 150

@@ -322,6 +322,8 @@ def audit_config(
             if progress is not None:
                 progress(read, 0)
     decide_page()
+    if progress is not None:
+        progress(read, -1)
     return sorted(unreadable)
 
 
@@ -664,10 +666,13 @@ def _stack_report(unit: Unit, stack: Mapping[str, Any], body: Any, options: Opti
 
 
 def terminal_progress(done: int, total: int) -> None:
-    """A progress line on standard error, when it is a terminal."""
+    """A progress line on standard error, when it is a terminal: ``done`` account-Regions read
+    of ``total``; or, ``total`` 0 (the config source: how many is not known in advance) or -1
+    (its last call), ``done`` task definitions read."""
     if sys.stderr.isatty():
-        end = "\n" if done == total else ""
-        print(f"\raudit: {done}/{total} account-Regions read", end=end, file=sys.stderr, flush=True)
+        end = "\n" if done == total or total < 0 else ""
+        what = f"{done}/{total} account-Regions" if total > 0 else f"{done} task definitions"
+        print(f"\raudit: {what} read", end=end, file=sys.stderr, flush=True)
 
 
 def units_of(accounts: Iterable[str], regions: Iterable[str]) -> list[Unit]:

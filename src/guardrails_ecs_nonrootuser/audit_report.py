@@ -227,17 +227,21 @@ def write_text(
     tally: Tally,
     *,
     source: str,
-    verbose: bool = False,
+    detail: str = "normal",
     accounts: Sequence[str] | None = None,
 ) -> None:
-    """Grouped by account and Region: a heading with the counts, a line per finding (per
-    item with ``verbose``), then the summary table."""
+    """Grouped by account and Region: a heading with the counts, a line per error or warning
+    (``detail`` verbose: per finding and per passing item; quiet: none), then the summary
+    table."""
+    verbose = detail == "verbose"
     current: Unit | None = None
     for item in records:
         unit = Unit(item["account"], item["region"])
         if unit != current:
             current = unit
             print(printable(_heading(unit, tally.units[unit])), file=out)
+        if detail == "quiet":
+            continue
         where = shown(path_of(item, relative=True)) + _tags(item)
         if item["verdict"] == "ERROR":
             print(printable(f"  {where}: error: {item.get('note', '')}"), file=out)

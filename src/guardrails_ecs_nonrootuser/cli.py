@@ -196,7 +196,7 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             else:
                 audit_report.write_text(
                     sys.stdout, store.records(), tally, source=args.source,
-                    verbose=args.verbose, accounts=accounts,
+                    detail=_detail(args), accounts=accounts,
                 )  # fmt: skip
             sys.stdout.flush()
         except BrokenPipeError:  # nothing more can be written: the rest goes nowhere
