@@ -10,7 +10,8 @@ paths (an array is projected element by element, as Config projects nested prope
 ``COUNT(*)``; ``WHERE`` conditions joined by ``AND``: ``resourceType = '...'``, ``accountId IN
 (...)``, ``awsRegion IN (...)``; ``GROUP BY`` of selected properties. An unknown aggregator is
 ``NoSuchConfigurationAggregatorException``. Each request can be delayed (``latency``) to stand
-for the service's response time; every request's body is kept in ``requests``.
+for the service's response time; every request's body is kept in ``requests``; ``garbage``
+results (not JSON objects) can be added to the task definitions' answers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ _IN = re.compile(r"(\w+) IN \(((?:'[^']*'(?:, )?)+)\)")
 
 class InvalidExpressionError(ValueError):
     pass
+
+
+class _Raw(str):
+    """A result sent as it is, not as JSON made from a row."""
 
 
 def project(item: Any, path: list[str]) -> Any:
@@ -103,9 +108,11 @@ class ConfigAggregator:
         aggregator: str,
         items: Iterable[dict[str, Any]] | Callable[[], Iterator[dict[str, Any]]],
         latency: float = 0.0,
+        garbage: Iterable[str] = (),
     ) -> None:
         self.aggregator, self.latency = aggregator, latency
         self.items = items
+        self.garbage = list(garbage)  # results sent as they are, after the task definitions
         self.requests: list[dict[str, Any]] = []
         self._answers: dict[str, tuple[list[str], list[Any]]] = {}  # by expression
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -156,13 +163,19 @@ class ConfigAggregator:
         expression = body.get("Expression", "")
         try:
             if expression not in self._answers:
-                self._answers[expression] = select(expression, self.all_items())
+                fields, rows = select(expression, self.all_items())
+                if "'AWS::ECS::TaskDefinition'" in expression and "COUNT" not in expression:
+                    rows += [_Raw(text) for text in self.garbage]
+                self._answers[expression] = fields, rows
             fields, rows = self._answers[expression]
         except InvalidExpressionError as error:
             return 400, {"__type": "InvalidExpressionException", "message": str(error)}
         start = int(body.get("NextToken") or 0)
         answer: dict[str, Any] = {
-            "Results": [json.dumps(row) for row in rows[start : start + limit]],
+            "Results": [
+                row if isinstance(row, _Raw) else json.dumps(row)
+                for row in rows[start : start + limit]
+            ],
             "QueryInfo": {"SelectFields": [{"Name": field} for field in fields]},
         }
         if start + limit < len(rows):

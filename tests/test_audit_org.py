@@ -543,3 +543,36 @@ def test_findings_go_to_security_hub_in_batches_of_100(aws: dict[str, str]) -> N
     assert "150 findings imported, 0 resolved" in done.stderr, done.stderr
     assert Faults.seen.count("securityhub:BatchImportFindings") == 2
     assert len(hub_findings(aws, CALLER)) == 150
+
+
+def test_config_rows_of_a_shape_not_expected_are_errors_never_passes(
+    aws: dict[str, str],  # noqa: F811
+) -> None:
+    base = {
+        "accountId": CALLER,
+        "awsRegion": REGION,
+        "resourceType": "AWS::ECS::TaskDefinition",
+        "arn": f"arn:aws:ecs:{REGION}:{CALLER}:task-definition/odd:1",
+    }
+    odd = base["arn"].removesuffix("1")
+    weird = ["text", {"Image": "i:1", "User": "1000"}]
+    items = [
+        {**base, "configuration": "not an object"},
+        {**base, "arn": f"{odd}2", "configuration": {"ContainerDefinitions": {"Name": "x"}}},
+        {**base, "arn": f"{odd}3", "configuration": {"ContainerDefinitions": weird}},
+    ]
+    garbage = ["not json {", "[1, 2]", '"a string"']
+    with ConfigAggregator(AGGREGATOR, items, garbage=garbage) as standin:
+        code, document, stderr = run_audit(
+            config_env(aws, standin), "--source", "config", "--aggregator", AGGREGATOR
+        )
+    assert code == 2, stderr  # something could not be read: never a pass, never a traceback
+    verdicts = [(i["family"], i["revision"], i["verdict"]) for i in document["items"]]
+    assert verdicts == [
+        ("odd", 1, "ERROR"),
+        ("odd", 2, "ERROR"),
+        ("odd", 3, "FAIL"),
+        ("unknown", None, "ERROR"),
+        ("unknown", None, "ERROR"),
+        ("unknown", None, "ERROR"),
+    ]

@@ -2,22 +2,31 @@
 
 The hook judges a task definition only when CloudFormation next creates or updates it. Before
 turning enforcement on, this reads what is already deployed and decides it with the same policy
-and configuration:
+and configuration, from one of two sources:
 
-- every ACTIVE task definition revision (with ``in_use``, only those a service's deployments or
-  a running task use), from the ECS API: each container's ``name``, ``image`` and ``user`` and
-  the task's ``runtimePlatform``, mapped once (``_as_properties``) to the properties the hook is
-  sent, and decided as a template holding that task definition;
-- every stack's template as CloudFormation processed it (transforms and modules expanded), with
-  the stack's own parameter values (``ResolvedValue`` for SSM parameters) and pseudo parameters:
-  a failure there is "would be blocked on its next update".
+- ``audit`` (the roles source), in each account and Region: every ACTIVE task definition
+  revision (and any deregistered one still in use) from the ECS API, each container's ``name``,
+  ``image`` and ``user`` and the task's ``runtimePlatform`` mapped once (``_as_properties``) to
+  the properties the hook is sent and decided as a template holding that task definition; what
+  uses each (``usage_of``: every deployment of every service, every running task; with
+  ``in_use``, only what is used is decided); and every stack's template as CloudFormation
+  processed it (transforms and modules expanded), with the stack's own parameter values
+  (``ResolvedValue`` for SSM parameters) and pseudo parameters: a failure there blocks the
+  stack's next update. Each account is read with the caller's credentials (its own account) or
+  by assuming ``role`` in it (``Accounts``); accounts and Regions are read ``jobs`` at a time
+  (``bounded``).
+- ``audit_config`` (the config source): every task definition an AWS Config aggregator records,
+  with ``SelectAggregateResourceConfig`` (``queries``; paginated), the configuration item mapped
+  once (``config_properties``: CloudFormation's own names) and decided the same way; which a
+  service deploys is read from the aggregator too, and with ``in_use`` what uses each is read in
+  each account and Region through the role.
 
-Each account is read with the caller's credentials (its own account) or by assuming ``role`` in
-it; accounts come from a list or from AWS Organizations (the ACTIVE ones). Accounts and Regions
-are read in parallel (``jobs``), every list is paginated, and throttled calls are retried with
-backoff (botocore's standard mode). A task definition or stack that cannot be read is reported as
-that item's error; an account or Region that cannot be read at all, as such, and the others
-still are: the caller sees partial results, and ``EXIT_PARTIAL``.
+Every list is paginated, and throttled calls are retried (botocore's adaptive mode: it slows
+down when throttled). A task definition or stack that cannot be read is that item's error; an
+account or Region that cannot be read at all, or answers in a shape not expected, is returned as
+``Unreadable``, and the others are still read: the caller sees partial results, and
+``EXIT_PARTIAL``. What is decided is handed to a ``Sink`` as it is (``audit_report`` keeps it on
+disk).
 
 Nothing is written to any account; the calls are the read-only ones ``deploy/iam/audit.json``
 allows.
@@ -27,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import re
 import sys
 import threading
@@ -270,9 +280,11 @@ def audit_config(
         )
         for page in pages:
             for result in page.get("Results", []):
-                row = json.loads(result)
-                if isinstance(row, dict):
-                    yield row
+                try:
+                    row = json.loads(result)
+                except (TypeError, ValueError):
+                    row = None
+                yield row if isinstance(row, dict) else {}  # not an object: an error, not a skip
 
     usage: dict[tuple[str, str, str], set[str]] = {}
     for row in select(asked["services"]):
@@ -309,7 +321,7 @@ def audit_config(
                 sink(item)
         page.clear()
 
-    for row in select(asked["task-definitions"]):
+    for row in prefetched(select(asked["task-definitions"]), PAGE):
         if row.get("configurationItemStatus") in _GONE:
             continue
         status = _configuration(row).get("Status")
@@ -325,6 +337,31 @@ def audit_config(
     if progress is not None:
         progress(read, -1)
     return sorted(unreadable)
+
+
+def prefetched(items: Iterator[Given], ahead: int) -> Iterator[Given]:
+    """``items``, read by a thread of its own up to ``ahead`` items ahead of the caller (the
+    next page is fetched while this one is decided); what reading raises is raised here."""
+    done = object()
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+
+    def read() -> None:
+        try:
+            for item in items:
+                waiting.put(item)
+        except BaseException as error:  # handed to the caller, raised there
+            waiting.put((done, error))
+        else:
+            waiting.put((done, None))
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        item = waiting.get()
+        if isinstance(item, tuple) and len(item) == 2 and item[0] is done:
+            if item[1] is not None:
+                raise item[1]
+            return
+        yield item
 
 
 def _used_in(session_for: Accounts, unit: Unit) -> tuple[Unit, Usage | Unreadable]:
@@ -351,7 +388,8 @@ def _configuration(row: Mapping[str, Any]) -> Mapping[str, Any]:
 def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
     configuration = _configuration(row)
     arn = configuration.get("TaskDefinitionArn") or row.get("arn") or ""
-    return (str(row.get("accountId")), str(row.get("awsRegion")), _revision(str(arn)))
+    account, region = row.get("accountId") or "unknown", row.get("awsRegion") or "unknown"
+    return (str(account), str(region), _revision(str(arn)))
 
 
 def _config_item(
@@ -368,7 +406,7 @@ def _config_item(
     arn = str(found) if found else None
     used_by = None if unit in unknown else tuple(sorted(usage.get((account, region, name), ())))
     if not name or not isinstance(configuration.get("ContainerDefinitions"), list):
-        name = name or str(configuration.get("Family") or "?")
+        name = name or str(configuration.get("Family") or "unknown")
         reason = "AWS Config records no container definitions for it: it cannot be decided"
         report = FileReport(f"{unit.path}/task-definition/{name}", "error", reason)
         return Audited(unit, "task-definition", name, arn, used_by, report)

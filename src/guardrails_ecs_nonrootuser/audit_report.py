@@ -67,7 +67,9 @@ def record(item: Audited) -> dict[str, Any]:
         if "warning" in levels
         else "PASS"
     )
-    family, _, revision = item.name.rpartition(":") if item.kind != "stack" else ("", "", "")
+    family, colon, revision = item.name.rpartition(":") if item.kind != "stack" else ("", "", "")
+    if item.kind != "stack" and not colon:  # no revision known
+        family, revision = item.name, ""
     used_by = list(item.used_by) if item.used_by is not None else None
     return {
         "account": item.unit.account,
@@ -217,7 +219,8 @@ def path_of(item: Mapping[str, Any], *, relative: bool = False) -> str:
     base = "" if relative else f"aws://{item['account']}/{item['region']}/"
     if item["kind"] == "stack":
         return f"{base}stack/{item['stack']}"
-    path = f"{base}task-definition/{item['family']}:{item['revision']}"
+    revision = f":{item['revision']}" if item["revision"] is not None else ""
+    path = f"{base}task-definition/{item['family']}{revision}"
     return path + (f"/running-task/{item['task']}" if item["task"] else "")
 
 

@@ -207,7 +207,11 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             unreadable = {u.unit for u in tally.unreadable}
             sent = security_hub.send(
                 store.records(),
-                [unit for unit in [*units, *tally.units] if unit not in unreadable],
+                [
+                    unit
+                    for unit in [*units, *tally.units]
+                    if unit not in unreadable and unit.account.isdigit()  # not "unknown"
+                ],
                 lambda account, region: session_for(account).client(
                     "securityhub", region_name=region, config=audit.client_config()
                 ),
