@@ -556,7 +556,7 @@ def test_config_rows_of_a_shape_not_expected_are_errors_never_passes(
     }
     odd = base["arn"].removesuffix("1")
     weird = ["text", {"Image": "i:1", "User": "1000"}]
-    items = [
+    items: list[dict[str, Any]] = [
         {**base, "configuration": "not an object"},
         {**base, "arn": f"{odd}2", "configuration": {"ContainerDefinitions": {"Name": "x"}}},
         {**base, "arn": f"{odd}3", "configuration": {"ContainerDefinitions": weird}},
