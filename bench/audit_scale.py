@@ -152,19 +152,22 @@ def config_items(accounts: list[str], per_account: int) -> Any:
     return items
 
 
-def run_audit(arguments: list[str], env: dict[str, str], out: Path) -> tuple[float, float, Any]:
-    """Wall seconds, peak resident memory (MB) and the JSON report of one audit."""
+def run_audit(
+    arguments: list[str], env: dict[str, str], out: Path
+) -> tuple[float, float, float, Any]:
+    """Wall seconds, peak resident memory (MB), CPU seconds and the JSON report of one audit."""
     command = [str(Path(sys.executable).with_name("ecs-nonroot")), "audit", "--format", "json"]
     with out.open("w") as written:
-        seconds, peak, code, error = peak_of([*command, *arguments], env, written)
+        seconds, peak, cpu, code, error = peak_of([*command, *arguments], env, written)
     assert code == 1, f"exit {code}: {error}"
-    return seconds, peak, json.loads(out.read_text())
+    return seconds, peak, cpu, json.loads(out.read_text())
 
 
 def measure(
     accounts: int, per_account: int, latency: float, page_latency: float, jobs: int
-) -> list[tuple[str, int, int, float, float]]:
-    """(source, accounts, task definitions, seconds, peak MB) for each source and size."""
+) -> list[tuple[str, int, int, float, float, float]]:
+    """(source, accounts, task definitions, seconds, peak MB, CPU seconds) for each source and
+    size."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -192,17 +195,17 @@ def measure(
         with tempfile.TemporaryDirectory() as work:
             out = Path(work) / "report.json"
             roles = ["--region", REGION, "--accounts", ",".join(ids), "--role", ROLE]
-            seconds, peak, report = run_audit([*roles, "--jobs", str(jobs)], env, out)
+            seconds, peak, cpu, report = run_audit([*roles, "--jobs", str(jobs)], env, out)
             assert report["summary"]["taskDefinitions"] == total, report["summary"]
-            rows.append(("roles", size, total, seconds, peak))
+            rows.append(("roles", size, total, seconds, peak, cpu))
             standin = ConfigAggregator(AGGREGATOR, config_items(ids, per_account), page_latency)
             with standin:
                 config_env = {**env, "AWS_ENDPOINT_URL_CONFIG_SERVICE": standin.endpoint}
                 config = ["--source", "config", "--aggregator", AGGREGATOR]
-                seconds, peak, report = run_audit(config, config_env, out)
+                seconds, peak, cpu, report = run_audit(config, config_env, out)
             assert report["summary"]["taskDefinitions"] == total, report["summary"]
             assert report["summary"]["taskDefinitionsInUse"] == size, report["summary"]
-            rows.append(("config", size, total, seconds, peak))
+            rows.append(("config", size, total, seconds, peak, cpu))
         proxy.shutdown()
         proxy.server_close()
         moto.stop()
@@ -230,11 +233,12 @@ def main() -> None:
         f"proxy), each aggregator page {args.page_latency_ms:g} ms (the stand-in), "
         f"`--jobs {args.jobs}`, one Region.",
         "",
-        "| Source | Accounts | Task definitions | Wall time (s) | Peak memory (MB) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| Source | Accounts | Task definitions | Wall time (s) | Audit's CPU (s) "
+        "| Peak memory (MB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         *(
-            f"| {source} | {accounts} | {total:,} | {seconds:.1f} | {peak:.0f} |"
-            for source, accounts, total, seconds, peak in sorted(rows)
+            f"| {source} | {accounts} | {total:,} | {seconds:.1f} | {cpu:.1f} | {peak:.0f} |"
+            for source, accounts, total, seconds, peak, cpu in sorted(rows)
         ),
     ]
     section = "\n".join(lines) + "\n"

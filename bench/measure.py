@@ -49,15 +49,18 @@ if child == 0:
     os.close(report)
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(child, 0)
-os.write(report, str(usage.ru_maxrss).encode())
+os.write(report, f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}".encode())
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def peak_of(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float, float, int, str]:
-    """Wall seconds, peak resident memory (MB), exit code and standard error of ``command``,
-    started by a small launcher: a process forked from a large one (this benchmark, holding
-    moto) would report the large one's memory as its own peak (Linux keeps it across exec)."""
+def peak_of(
+    command: list[str], env: dict[str, str], stdout: Any
+) -> tuple[float, float, float, int, str]:
+    """Wall seconds, peak resident memory (MB), CPU seconds, exit code and standard error of
+    ``command``, started by a small launcher: a process forked from a large one (a benchmark
+    holding moto) would report the large one's memory as its own peak (Linux keeps it across
+    exec)."""
     read, write = os.pipe()
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -71,6 +74,6 @@ def peak_of(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float
     os.close(write)
     _, error = process.communicate()
     elapsed = time.perf_counter() - start
-    with os.fdopen(read) as peak:
-        kilobytes = int(peak.read() or 0)
-    return elapsed, kilobytes / 1024, process.returncode, error
+    with os.fdopen(read) as measured:
+        kilobytes, cpu = measured.read().split()
+    return elapsed, int(kilobytes) / 1024, float(cpu), process.returncode, error
