@@ -561,6 +561,8 @@ def test_config_rows_of_a_shape_not_expected_are_errors_never_passes(
         {**base, "arn": f"{odd}2", "configuration": {"ContainerDefinitions": {"Name": "x"}}},
         {**base, "arn": f"{odd}3", "configuration": {"ContainerDefinitions": weird}},
     ]
+    empty: dict[str, Any] = {"ContainerDefinitions": []}
+    items.append({**base, "arn": f"{odd}4", "tags": 5, "configuration": empty})
     garbage = ["not json {", "[1, 2]", '"a string"']
     with ConfigAggregator(AGGREGATOR, items, garbage=garbage) as standin:
         code, document, stderr = run_audit(
@@ -572,7 +574,30 @@ def test_config_rows_of_a_shape_not_expected_are_errors_never_passes(
         ("odd", 1, "ERROR"),
         ("odd", 2, "ERROR"),
         ("odd", 3, "FAIL"),
+        ("odd", 4, "PASS"),  # tags of no known shape: none
         ("unknown", None, "ERROR"),
         ("unknown", None, "ERROR"),
         ("unknown", None, "ERROR"),
     ]
+
+
+def test_another_account_without_a_role_is_unreadable_not_the_callers(
+    aws: dict[str, str],  # noqa: F811
+) -> None:
+    """Without --role, the caller's credentials would read the caller's account again and
+    report it as the other's."""
+    register_fleet(aws)
+    code, document, stderr = run_audit(aws, "--region", REGION, "--accounts", f"{CALLER},{MEMBER}")
+    assert code == 3, stderr
+    assert {item["account"] for item in document["items"]} == {CALLER}
+    reason = f"cannot be read: no --role to read account {MEMBER} with"
+    assert document["unreadable"] == [{"account": MEMBER, "region": REGION, "reason": reason}]
+
+
+def test_csv_cells_escape_terminal_sequences(aws: dict[str, str]) -> None:  # noqa: F811
+    ecs = session(aws).client("ecs", endpoint_url=aws["AWS_ENDPOINT_URL"])
+    container = {"name": "a\x1b]0;owned\x07", "image": "i:1", "user": "0\x1b[2J", "memory": 8}
+    ecs.register_task_definition(family="odd", containerDefinitions=[container])
+    done = _audit(aws, "--region", REGION, "--format", "csv")
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert "a\\x1b]0;owned\\x07" in done.stdout

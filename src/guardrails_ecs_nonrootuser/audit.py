@@ -158,6 +158,10 @@ def bounded(work: Callable[[Given], Result], items: Iterable[Given], jobs: int) 
             yield from (future.result() for future in done)
 
 
+class NoRoleError(Exception):
+    """Another account than the caller's, and no role to assume in it."""
+
+
 class Account:
     """An account's clients: the caller's session's, with the credentials of the role assumed
     there (if any). Every client is made from the one session, which loads each service's model
@@ -199,7 +203,9 @@ class Accounts:
             mine = self._locks.setdefault(account, threading.Lock())
         with mine:
             if account not in self._accounts:
-                self._accounts[account] = self._assumed(account) if self._role else self.caller
+                if not self._role:  # the caller's credentials would read the caller's account
+                    raise NoRoleError(f"no --role to read account {account} with")
+                self._accounts[account] = self._assumed(account)
             return self._accounts[account]
 
     def _assumed(self, account: str) -> Account:
@@ -325,7 +331,7 @@ def audit_config(
         if row.get("configurationItemStatus") in _GONE:
             continue
         status = _configuration(row).get("Status")
-        if status not in (None, "ACTIVE") and not usage.get(_key(row)):
+        if status in ("INACTIVE", "DELETE_IN_PROGRESS") and not usage.get(_key(row)):
             continue  # INACTIVE, and used by nothing: as the roles source, not read
         page.append(row)
         read += 1
@@ -440,6 +446,8 @@ def client_config() -> Any:
 
 def reason(error: Exception) -> str:
     """What failed, by its error code (never a message that may quote a request)."""
+    if isinstance(error, NoRoleError):
+        return str(error)
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
     operation = getattr(error, "operation_name", None)
@@ -604,8 +612,10 @@ def config_properties(configuration: Mapping[str, Any], tags: Any) -> dict[str, 
     platform = platform if isinstance(platform, Mapping) else {}
     if isinstance(tags, Mapping):  # a configuration item's tags: a map
         pairs = list(tags.items())
-    else:  # an advanced query's: a list of {key, value, tag}
-        pairs = [(t.get("key"), t.get("value")) for t in tags or () if isinstance(t, Mapping)]
+    elif isinstance(tags, list):  # an advanced query's: a list of {key, value, tag}
+        pairs = [(t.get("key"), t.get("value")) for t in tags if isinstance(t, Mapping)]
+    else:
+        pairs = []
     return _properties(
         containers,
         {key: platform.get(key) for key in ("OperatingSystemFamily", "CpuArchitecture")},

@@ -126,7 +126,7 @@ class Tally:
             counts[f"{kind} {item['verdict']}"] += 1
         if item["blocked"]:
             counts["blocked"] += 1
-        for rule in {f["rule"] for f in item["findings"] if f["level"] in ("error", "warning")}:
+        for rule in {f["rule"] for f in item["findings"] if f["level"] == "error"}:
             counts[f"rule {rule}"] += 1
 
     def total(self) -> Counter[str]:
@@ -144,8 +144,8 @@ class Tally:
 
     def summary(self, accounts: Sequence[str] | None = None) -> dict[str, Any]:
         total = self.total()
-        unreadable_accounts = {u.unit.account for u in self.unreadable}
-        read = {unit.account for unit in self.units} - unreadable_accounts
+        read = {unit.account for unit in self.units}  # something read there, in some Region
+        unreadable_accounts = {u.unit.account for u in self.unreadable} - read
         listed = set(accounts or ()) | read | unreadable_accounts
         rules = {
             key.removeprefix("rule "): count
@@ -377,5 +377,5 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
+    text = printable("" if value is None else str(value))  # no terminal sequence, no surrogate
     return "'" + text if text.startswith(_FORMULA) else text

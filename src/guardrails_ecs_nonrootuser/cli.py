@@ -210,23 +210,31 @@ def _audit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 [
                     unit
                     for unit in [*units, *tally.units]
-                    if unit not in unreadable and unit.account.isdigit()  # not "unknown"
+                    if unit not in unreadable and "unknown" not in unit  # a row that said neither
                 ],
                 lambda account, region: session_for(account).client(
                     "securityhub", region_name=region, config=audit.client_config()
                 ),
-                complete=not args.in_use,
-                kinds=frozenset(
-                    {"task-definition", "running-task", "stack"}
-                    if args.source == "roles"
-                    else {"task-definition"}
-                ),
+                # a row of the aggregator that says no account or Region may be anyone's
+                complete=not args.in_use and not any("unknown" in unit for unit in tally.units),
+                kinds=_kinds_read(args, options),
             )
             line = f"Security Hub: {sent.imported} findings imported, {sent.resolved} resolved"
             for text in [line, *(f"Security Hub: not sent: {failed}" for failed in sent.failed)]:
                 print(printable(f"{parser.prog}: {text}"), file=sys.stderr)
             code = audit.EXIT_PARTIAL if sent.failed else code
     return code
+
+
+def _kinds_read(args: argparse.Namespace, options: Options) -> frozenset[str]:
+    """What the audit read all of, of what its findings are about: stacks with the roles
+    source, running tasks with it when images are read and what is in use is."""
+    kinds = {"task-definition"}
+    if args.source == "roles":
+        kinds.add("stack")
+        if args.in_use and options.settings.image_verification is not ImageVerification.OFF:
+            kinds.add("running-task")
+    return frozenset(kinds)
 
 
 def _audit_read(
@@ -240,8 +248,8 @@ def _audit_read(
     listed (for the config source: none, the aggregator has them)."""
     from . import audit, docker_config
 
-    regions = [r for item in args.region for r in item.split(",") if r]
-    accounts = [a for item in args.accounts or () for a in item.split(",") if a]
+    regions = list(dict.fromkeys(r for item in args.region for r in item.split(",") if r))
+    accounts = list(dict.fromkeys(a for i in args.accounts or () for a in i.split(",") if a))
     if any(not (a.isascii() and a.isdigit() and len(a) == 12) for a in accounts):
         raise ValueError("--accounts wants 12-digit account ids")
     shared = {

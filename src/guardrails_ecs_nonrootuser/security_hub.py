@@ -56,7 +56,10 @@ def finding_id(item: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
         item["task"] or "",
         finding["logicalId"] or "",
         finding["container"] if finding["container"] is not None else f"#{finding['index']}",
+        finding["index"],
         finding["rule"],
+        # several findings of one rule about no one container: told apart by what they say
+        finding["message"] if finding["index"] is None else "",
     ]
     digest = hashlib.sha256("\0".join(map(str, about)).encode("utf-8", "surrogatepass"))
     return f"{ID_PREFIX}{item['region']}/{item['account']}/{digest.hexdigest()}"
